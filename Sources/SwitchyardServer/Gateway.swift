@@ -1,0 +1,217 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import SwitchyardCore
+import SwitchyardProviders
+
+/// The gateway's request engine: given a validated request, it walks the candidate
+/// models and their deployments (least outstanding first, tripped circuits skipped),
+/// retries what is retryable with backoff, falls back before anything reaches the client,
+/// and hands back either a complete answer or a stream ready to relay.
+public final class Gateway: Sendable {
+    public let config: GatewayConfig
+    let models: [String: ModelRuntime]
+    let transport: UpstreamTransport
+    let logger: Logger
+
+    public init(config: GatewayConfig, logger: Logger) {
+        self.config = config
+        var models: [String: ModelRuntime] = [:]
+        for model in config.models { models[model.name] = ModelRuntime(config: model, reliability: config.reliability) }
+        self.models = models
+        self.transport = UpstreamTransport(models: config.models)
+        self.logger = logger
+    }
+
+    public func shutdown() async { await transport.shutdown() }
+
+    /// The model and its fallbacks, transitively, each once, in configuration order.
+    func candidateChain(for name: String) -> [ModelRuntime] {
+        guard let first = models[name] else { return [] }
+        var chain = [first]
+        var seen: Set<String> = [name]
+        var index = 0
+        while index < chain.count {
+            for fallback in chain[index].config.fallbacks where !seen.contains(fallback) {
+                if let m = models[fallback] {
+                    seen.insert(fallback)
+                    chain.append(m)
+                }
+            }
+            index += 1
+        }
+        return chain
+    }
+
+    /// True when at least one deployment of some model could take a request now.
+    public var isReady: Bool {
+        models.values.contains { model in
+            model.deployments.contains { d in
+                if case .missing = d.config.credential { return false }
+                return d.isAvailable
+            }
+        }
+    }
+
+    func execute(_ request: ChatRequest, originalBody: [UInt8], chain: [ModelRuntime]) async -> CompletionOutcome {
+        var failures: [FailedAttempt] = []
+        // A requested model whose key is not configured is an error in itself, never a
+        // silent reroute: the client asked for that model by name.
+        if let requested = chain.first, !requested.deployments.isEmpty,
+            requested.deployments.allSatisfy({ if case .missing = $0.config.credential { return true } else { return false } })
+        {
+            let missing = requested.deployments.map {
+                FailedAttempt(model: requested.config.name, deployment: $0.config.id, failure: $0.config.credential.missingFailure!)
+            }
+            return .failure(.upstreamsFailed(missing), model: requested.config.name, deployment: nil)
+        }
+        for model in chain {
+            let adapter = ProviderAdapters.adapter(for: model.config.provider)
+            for deployment in model.orderedDeployments() {
+                let apiKey: String?
+                switch deployment.config.credential {
+                case .missing(let variable):
+                    failures.append(FailedAttempt(model: model.config.name, deployment: deployment.config.id, failure: .missingCredential(variable: variable)))
+                    continue
+                case .value(let key): apiKey = key
+                case .none: apiKey = nil
+                }
+                let target = UpstreamTarget(model: model.config, deployment: deployment.config, apiKey: apiKey)
+                let upstreamRequest: UpstreamHTTPRequest
+                do {
+                    upstreamRequest = try adapter.makeRequest(request, originalBody: originalBody, target: target)
+                } catch {
+                    // The request cannot be expressed in this upstream's protocol; another candidate may take it.
+                    failures.append(FailedAttempt(model: model.config.name, deployment: deployment.config.id, failure: .badResponse(error.message)))
+                    if chain.count == 1 { return .failure(error, model: model.config.name, deployment: deployment.config.id) }
+                    continue
+                }
+                var retry = 0
+                while true {
+                    guard deployment.tryAcquire() else {
+                        failures.append(FailedAttempt(model: model.config.name, deployment: deployment.config.id, failure: .circuitOpen))
+                        break
+                    }
+                    deployment.outstanding.add(1, ordering: .relaxed)
+                    let result = await attempt(request, upstreamRequest, adapter: adapter, target: target, deployment: deployment)
+                    switch result {
+                    case .success(let outcome):
+                        deployment.recordSuccess()
+                        return outcome
+                    case .failure(let failure):
+                        deployment.outstanding.subtract(1, ordering: .relaxed)
+                        if Task.isCancelled {
+                            deployment.recordNeutral()
+                            return .failure(GatewayError(status: 499, type: "client_closed", message: "The client closed the request."), model: nil, deployment: nil)
+                        }
+                        if failure.countsAsDeploymentFailure { deployment.recordFailure() } else { deployment.recordNeutral() }
+                        logger.warning(
+                            "upstream attempt failed",
+                            metadata: ["model": .string(model.config.name), "deployment": .string(deployment.config.id), "reason": .string(failure.summary)]
+                        )
+                        failures.append(FailedAttempt(model: model.config.name, deployment: deployment.config.id, failure: failure))
+                        if failure.isClientError, case .status(let code, let message, _) = failure {
+                            var error = GatewayError(
+                                status: code == 413 ? 413 : 400, type: "invalid_request_error", code: "upstream_rejected_request",
+                                message: "\(deployment.config.id) rejected the request: \(message ?? "HTTP \(code)")"
+                            )
+                            error.param = nil
+                            return .failure(error, model: model.config.name, deployment: deployment.config.id)
+                        }
+                        guard failure.isRetryable, retry < model.config.retry.maxRetries else { break }
+                        var wait = Backoff.delay(
+                            retry: retry, initial: model.config.retry.initialBackoff, maximum: model.config.retry.maxBackoff,
+                            random: Double.random(in: 0..<1)
+                        )
+                        if case .status(_, _, let retryAfter?) = failure {
+                            // An upstream that asks for a long pause is skipped rather than waited on.
+                            guard retryAfter <= model.config.retry.maxRetryAfter else { break }
+                            wait = max(wait, retryAfter)
+                        }
+                        retry += 1
+                        do { try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000)) } catch { break }
+                        continue
+                    }
+                    break
+                }
+            }
+        }
+        return .failure(.upstreamsFailed(failures), model: chain.first?.config.name, deployment: failures.last?.deployment)
+    }
+
+    /// One try against one deployment. On success the deployment's outstanding count
+    /// stays raised until the answer has been relayed.
+    private func attempt(
+        _ request: ChatRequest, _ upstreamRequest: UpstreamHTTPRequest, adapter: any ProviderAdapter, target: UpstreamTarget,
+        deployment: DeploymentRuntime
+    ) async -> Result<CompletionOutcome, AttemptFailure> {
+        let timeouts = target.model.timeouts
+        let transport = self.transport
+        let deploymentID = deployment.config.id
+        do {
+            if !request.stream {
+                let (status, headers, body) = try await withTimeout(timeouts.firstByte, phase: .firstByte) {
+                    let response = try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
+                    let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
+                    return (Int(response.status.code), response.headers, body)
+                }
+                guard (200..<300).contains(status) else { throw AttemptFailureError(Self.statusFailure(status, headers: headers, body: body, adapter: adapter)) }
+                deployment.outstanding.subtract(1, ordering: .relaxed)
+                if adapter.speaksOpenAI {
+                    return .success(.complete(model: target.model.name, deployment: deploymentID, body: body))
+                }
+                let response: ChatResponse
+                do {
+                    response = try adapter.decodeResponse(Array(buffer: body), request: request, target: target)
+                } catch {
+                    return .failure(.badResponse(error.message))
+                }
+                var canonical = response
+                canonical.created = canonical.created == 0 ? Int(Date().timeIntervalSince1970) : canonical.created
+                if !canonical.id.hasPrefix("chatcmpl-") { canonical.id = "chatcmpl-" + canonical.id }
+                let bytes = JSONWriter.bytes(OpenAIResponseEncoder.completion(canonical))
+                return .success(.complete(model: target.model.name, deployment: deploymentID, body: ByteBuffer(bytes: bytes)))
+            }
+            let response = try await withTimeout(timeouts.firstByte, phase: .firstByte) {
+                try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
+            }
+            let status = Int(response.status.code)
+            guard (200..<300).contains(status) else {
+                let body = (try? await response.body.collect(upTo: 1024 * 1024)) ?? ByteBuffer()
+                throw AttemptFailureError(Self.statusFailure(status, headers: response.headers, body: body, adapter: adapter))
+            }
+            let relay = StreamRelay(iterator: response.body.makeAsyncIterator(), adapter: adapter, request: request, timeouts: timeouts)
+            try await relay.prime()
+            relay.onFinish = { [deployment] in deployment.outstanding.subtract(1, ordering: .relaxed) }
+            return .success(.stream(model: target.model.name, deployment: deploymentID, relay: relay))
+        } catch let error as AttemptFailureError {
+            return .failure(error.failure)
+        } catch let error as GatewayError {
+            return .failure(.badResponse(error.message))
+        } catch {
+            return .failure(UpstreamTransport.classify(error))
+        }
+    }
+
+    static func statusFailure(_ status: Int, headers: HTTPHeaders, body: ByteBuffer, adapter: any ProviderAdapter) -> AttemptFailure {
+        let message = adapter.errorMessage(status: status, body: Array(buffer: body))
+        let retryAfter = Backoff.retryAfter(seconds: headers.first(name: "retry-after"), milliseconds: headers.first(name: "retry-after-ms"))
+        return .status(code: status, message: message.map { String($0.prefix(500)) }, retryAfter: retryAfter)
+    }
+}
+
+enum CompletionOutcome: Sendable {
+    case complete(model: String, deployment: String, body: ByteBuffer)
+    case stream(model: String, deployment: String, relay: StreamRelay)
+    case failure(GatewayError, model: String?, deployment: String?)
+}
+
+extension Credential {
+    var missingFailure: AttemptFailure? {
+        if case .missing(let variable) = self { return .missingCredential(variable: variable) }
+        return nil
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// Builds the Hummingbird application that serves the gateway's HTTP API:
+/// `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`, `GET /readyz`.
+public enum GatewayApplication {
+    public static func makeRouter(gateway: Gateway) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: OpenAIErrorMiddleware())
+        let chat = ChatCompletionsRoute(gateway: gateway)
+        router.post("/v1/chat/completions") { request, context in await chat.handle(request, context: context) }
+        router.get("/v1/models") { _, _ in modelsResponse(gateway.config) }
+        router.get("/healthz") { _, _ in
+            Response.json(status: .ok, body: ByteBuffer(string: #"{"status":"ok"}"#), model: nil, deployment: nil)
+        }
+        router.get("/readyz") { _, _ in
+            gateway.isReady
+                ? Response.json(status: .ok, body: ByteBuffer(string: #"{"status":"ready"}"#), model: nil, deployment: nil)
+                : Response.error(GatewayError(status: 503, type: "service_unavailable", code: "not_ready", message: "No deployment is healthy and enabled."))
+        }
+        return router
+    }
+
+    public static func make(gateway: Gateway, logger: Logger) -> some ApplicationProtocol {
+        let server = gateway.config.server
+        return Application(
+            router: makeRouter(gateway: gateway),
+            configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
+            logger: logger
+        )
+    }
+
+    static func modelsResponse(_ config: GatewayConfig) -> Response {
+        let created = Int(Date().timeIntervalSince1970)
+        let data: [JSONValue] = config.models.map { model in
+            .object(
+                JSONObject([
+                    ("id", .string(model.name)),
+                    ("object", "model"),
+                    ("created", .int(created)),
+                    ("owned_by", .string("switchyard:\(model.provider.rawValue)")),
+                    ("openness", .string(model.openness.rawValue)),
+                    ("hosting", .string(model.hosting.rawValue)),
+                    ("enabled", .bool(!model.deployments.allSatisfy { if case .missing = $0.credential { return true } else { return false } })),
+                ])
+            )
+        }
+        let body = JSONValue.object(JSONObject([("object", "list"), ("data", .array(data))]))
+        return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(body)), model: nil, deployment: nil)
+    }
+}
+
+/// Turns errors thrown anywhere in the router (unknown routes, wrong methods) into
+/// OpenAI-shaped error bodies, so every answer has the API's own format.
+struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as GatewayError {
+            return .error(error)
+        } catch let error as HTTPError {
+            let code = Int(error.status.code)
+            let message = code == 404 ? "No route for \(request.method) \(request.uri.path)." : (error.body ?? error.status.reasonPhrase)
+            return .error(GatewayError(status: code, type: code == 404 ? "not_found" : "invalid_request_error", message: message))
+        } catch {
+            return .error(GatewayError(status: 500, type: "server_error", message: "Internal error: \(error)"))
+        }
+    }
+}

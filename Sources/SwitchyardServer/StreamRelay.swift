@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import SwitchyardCore
+import SwitchyardProviders
+
+/// Carries one upstream stream to the client as OpenAI SSE.
+///
+/// OpenAI-compatible upstreams are relayed byte for byte; other protocols go through
+/// their adapter's decoder and the OpenAI chunk encoder, event by event. `prime()` reads
+/// until the first bytes the client would see exist, so that a stream failing before
+/// that point can still fall back to another deployment.
+final class StreamRelay: @unchecked Sendable {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private let adapter: any ProviderAdapter
+    private var decoder: (any UpstreamStreamDecoder)?
+    private var encoder: OpenAIChunkEncoder?
+    private let timeouts: Timeouts
+    private var pending: [ByteBuffer] = []
+    private var upstreamDone = false
+    private var finished = false
+    /// Set once the relay is committed to the client; runs when the stream ends or is dropped.
+    var onFinish: (@Sendable () -> Void)?
+
+    init(iterator: HTTPClientResponse.Body.AsyncIterator, adapter: any ProviderAdapter, request: ChatRequest, timeouts: Timeouts) {
+        self.iterator = iterator
+        self.adapter = adapter
+        self.timeouts = timeouts
+        if !adapter.speaksOpenAI {
+            decoder = adapter.makeStreamDecoder()
+            encoder = OpenAIChunkEncoder(
+                id: "chatcmpl-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
+                model: request.model, created: Int(Date().timeIntervalSince1970), includeUsage: request.includeUsage
+            )
+        }
+    }
+
+    deinit { finishOnce() }
+
+    private func finishOnce() {
+        if !finished {
+            finished = true
+            onFinish?()
+        }
+    }
+
+    /// Reads upstream chunks until one yields client-visible bytes. Throws the attempt's failure otherwise.
+    func prime() async throws {
+        var first = true
+        while pending.isEmpty && !upstreamDone {
+            try await pull(timeout: first ? timeouts.firstByte : timeouts.idle, phase: first ? .firstByte : .idle)
+            first = false
+        }
+        if pending.isEmpty {
+            throw AttemptFailureError(.badResponse("the stream ended without any content"))
+        }
+    }
+
+    /// The next bytes for the client, or nil at the end. After `prime()`, failures are
+    /// reported in-stream as an OpenAI error frame, since the status line is already sent.
+    func next() async -> ByteBuffer? {
+        while pending.isEmpty && !upstreamDone {
+            do {
+                try await pull(timeout: timeouts.idle, phase: .idle)
+            } catch {
+                upstreamDone = true
+                finishOnce()
+                let failure = (error as? AttemptFailureError)?.failure ?? UpstreamTransport.classify(error)
+                let gatewayError: GatewayError
+                if let g = error as? GatewayError {
+                    gatewayError = g
+                } else {
+                    gatewayError = GatewayError(status: 502, type: "upstream_error", code: "stream_interrupted", message: "The upstream stream failed: \(failure.summary)")
+                }
+                return ByteBuffer(bytes: OpenAIChunkEncoder.errorFrame(gatewayError))
+            }
+        }
+        if pending.isEmpty {
+            finishOnce()
+            return nil
+        }
+        return pending.removeFirst()
+    }
+
+    private func pull(timeout: Double, phase: AttemptFailure.TimeoutPhase) async throws {
+        let chunk: ByteBuffer?
+        if timeout < max(timeouts.idle, timeouts.firstByte) {
+            let box = IteratorBox(iterator)
+            chunk = try await withTimeout(timeout, phase: phase) { try await box.iterator.next() }
+            iterator = box.iterator
+        } else {
+            chunk = try await iterator.next()
+        }
+        guard let chunk else {
+            upstreamDone = true
+            if var decoder, var encoder {
+                var out: [UInt8] = []
+                for event in try decoder.finish() { out += encoder.encode(event) }
+                out += encoder.finish()
+                self.decoder = decoder
+                self.encoder = encoder
+                pending.append(ByteBuffer(bytes: out))
+            }
+            return
+        }
+        guard var decoder, var encoder else {
+            if pending.isEmpty && chunk.readableBytes > 0 && !upstreamDone, let error = Self.openAIErrorFrame(chunk) {
+                throw error
+            }
+            pending.append(chunk)
+            return
+        }
+        var out: [UInt8] = []
+        for event in try decoder.feed(Array(buffer: chunk)) { out += encoder.encode(event) }
+        self.decoder = decoder
+        self.encoder = encoder
+        if !out.isEmpty { pending.append(ByteBuffer(bytes: out)) }
+    }
+
+    /// OpenAI-compatible servers report some failures as a `data: {"error": …}` frame
+    /// with status 200; caught in the first chunk, it still allows a fallback.
+    private static func openAIErrorFrame(_ chunk: ByteBuffer) -> GatewayError? {
+        guard chunk.readableBytes < 8192, let text = chunk.getString(at: chunk.readerIndex, length: chunk.readableBytes),
+            text.contains("\"error\"")
+        else { return nil }
+        var parser = SSEParser()
+        for event in parser.feed(Array(text.utf8)) {
+            if case .object(let error)? = (try? JSONParser.parse(event.data))?["error"] {
+                return GatewayError(status: 502, type: "upstream_error", code: "upstream_stream_error", message: error["message"]?.stringValue ?? "upstream error")
+            }
+        }
+        return nil
+    }
+}

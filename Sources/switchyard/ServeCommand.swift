@@ -1,0 +1,100 @@
+import Foundation
+import ArgumentParser
+import Hummingbird
+import Logging
+import SwitchyardCore
+import SwitchyardServer
+
+/// Log levels accepted on the command line.
+enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway.",
+        discussion: """
+            Loads and validates the configuration, then serves POST /v1/chat/completions,
+            GET /v1/models, GET /healthz and GET /readyz until SIGINT or SIGTERM, finishing
+            requests in flight before it exits.
+            """
+    )
+
+    @Option(name: .long, help: "Path of the YAML configuration file.")
+    var config: String
+
+    @Option(name: .long, help: "Override server.host from the configuration.")
+    var host: String?
+
+    @Option(name: .long, help: "Override server.port from the configuration.")
+    var port: Int?
+
+    @Option(name: .long, help: "Log level: \(LogLevelOption.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var logLevel: LogLevelOption = .info
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel.level
+            return handler
+        }
+        let logger = Logger(label: "switchyard")
+        var loaded: GatewayConfig
+        do {
+            loaded = try ConfigLoader.load(file: config)
+        } catch let error as ConfigError {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+        if let host { loaded.server.host = host }
+        if let port { loaded.server.port = port }
+        for model in loaded.models {
+            for deployment in model.deployments {
+                if case .missing(let variable) = deployment.credential {
+                    logger.notice("model not enabled: its API key is not set", metadata: ["model": .string(model.name), "variable": .string(variable)])
+                }
+            }
+        }
+        let gateway = Gateway(config: loaded, logger: logger)
+        let app = GatewayApplication.make(gateway: gateway, logger: logger)
+        logger.notice("switchyard listening", metadata: ["address": .string("\(loaded.server.host):\(loaded.server.port)"), "models": .stringConvertible(loaded.models.count)])
+        do {
+            try await app.runService()
+        } catch {
+            await gateway.shutdown()
+            throw error
+        }
+        await gateway.shutdown()
+    }
+}
+
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file and list its models.",
+        discussion: "Exits with status 1 and a message naming the file, key and line when the configuration is invalid."
+    )
+
+    @Option(name: .long, help: "Path of the YAML configuration file.")
+    var config: String
+
+    func run() throws {
+        do {
+            let loaded = try ConfigLoader.load(file: config)
+            for model in loaded.models {
+                let enabled = model.deployments.contains { if case .missing = $0.credential { return false } else { return true } }
+                print("\(model.name)\t\(model.provider.rawValue)\t\(model.openness.rawValue)/\(model.hosting.rawValue)\t\(model.deployments.count) deployment(s)\t\(enabled ? "enabled" : "disabled (API key not set)")")
+            }
+        } catch let error as ConfigError {
+            printError("invalid configuration: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// Writes one line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

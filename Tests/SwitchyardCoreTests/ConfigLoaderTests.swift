@@ -1,0 +1,105 @@
+import Testing
+@testable import SwitchyardCore
+
+@Suite struct ConfigLoaderTests {
+    static let sample = """
+        server: {host: 127.0.0.1, port: 8080}
+        models:
+          - name: local-small
+            provider: openai
+            base_url: http://127.0.0.1:8081/v1/
+            openness: open
+            hosting: local
+            price: {input_per_mtok: 0, output_per_mtok: 0}
+            context_window: 8192
+          - name: frontier
+            provider: anthropic
+            base_url: https://api.anthropic.com
+            upstream_model: claude-opus-4
+            api_key: ${ANTHROPIC_API_KEY}
+            openness: closed
+            hosting: cloud
+            price: {input_per_mtok: 15, output_per_mtok: 75}
+            fallbacks: [local-small]
+            timeouts: {connect: 250ms, first_byte: 2s, idle: 1m}
+            retry: {max_retries: 3}
+          - name: pool
+            provider: openai
+            deployments:
+              - {base_url: "http://a:1/v1", name: a}
+              - {base_url: "http://b:2/v1", api_key: "${POOL_KEY:-dev-key}"}
+            openness: open
+            hosting: local
+        """
+
+    @Test func loadsTheDocumentedShape() throws {
+        let config = try ConfigLoader.parse(yaml: Self.sample, file: "s.yaml", environment: ["ANTHROPIC_API_KEY": "sk-ant-x"])
+        #expect(config.server.port == 8080)
+        #expect(config.models.map(\.name) == ["local-small", "frontier", "pool"])
+        let local = try #require(config.model(named: "local-small"))
+        #expect(local.deployments.first?.baseURL == "http://127.0.0.1:8081/v1")
+        #expect(local.upstreamModel == "local-small")
+        let frontier = try #require(config.model(named: "frontier"))
+        #expect(frontier.upstreamModel == "claude-opus-4")
+        #expect(frontier.deployments.first?.credential == .value("sk-ant-x"))
+        #expect(frontier.price == Price(inputPerMTok: 15, outputPerMTok: 75))
+        #expect(frontier.fallbacks == ["local-small"])
+        #expect(frontier.timeouts == Timeouts(connect: 0.25, firstByte: 2, idle: 60, total: 600))
+        #expect(frontier.retry.maxRetries == 3)
+        let pool = try #require(config.model(named: "pool"))
+        #expect(pool.deployments.map(\.id) == ["a", "pool#1"])
+        #expect(pool.deployments[1].credential == .value("dev-key"))
+    }
+
+    @Test func unsetKeyVariableDisablesTheModelInsteadOfFailing() throws {
+        let config = try ConfigLoader.parse(yaml: Self.sample, file: "s.yaml", environment: [:])
+        #expect(config.model(named: "frontier")?.deployments.first?.credential == .missing(variable: "ANTHROPIC_API_KEY"))
+    }
+
+    static let broken: [(String, String)] = [
+        ("models: []", "at least one model"),
+        ("models:\n  - {name: a, provider: openai, openness: open}", "missing required key 'hosting'"),
+        ("models:\n  - {name: a, provider: bedrock, openness: open, hosting: local}", "invalid value 'bedrock'"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local, base_url: 'ftp://x'}", "not an http(s) URL"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local, fallbacks: [b]}", "fallback 'b' is not a configured model"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local, proce: {}}", "unknown key"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local}\n  - {name: a, provider: openai, openness: open, hosting: local}", "duplicate model name"),
+        ("server: {port: 99999}\nmodels:\n  - {name: a, provider: openai, openness: open, hosting: local}", "at most 65535"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local, timeouts: {connect: soon}}", "expected a duration"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local, base_url: '${HOST}/v1'}", "environment variable 'HOST' is not set"),
+        ("models:\n  - {name: a, provider: openai, openness: open, hosting: local, price: {input_per_mtok: -1}}", "at least 0"),
+        ("models: [unclosed", "not valid YAML"),
+    ]
+
+    @Test(arguments: broken)
+    func rejectsInvalidConfigNamingTheProblem(_ yaml: String, _ expected: String) {
+        do {
+            _ = try ConfigLoader.parse(yaml: yaml, file: "bad.yaml", environment: [:])
+            Issue.record("accepted invalid config: \(yaml)")
+        } catch let error as ConfigError {
+            #expect(error.description.hasPrefix("bad.yaml"))
+            #expect(error.description.contains(expected), "\(error.description)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func errorNamesKeyPathAndLine() {
+        let yaml = "models:\n  - name: a\n    provider: openai\n    openness: open\n    hosting: moon\n"
+        do {
+            _ = try ConfigLoader.parse(yaml: yaml, file: "c.yaml")
+            Issue.record("accepted")
+        } catch let error as ConfigError {
+            #expect(error.path == "models[0].hosting")
+            #expect(error.line == 5)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func priceComputesCostWithCachedTokens() {
+        let price = Price(inputPerMTok: 10, outputPerMTok: 30, cachedInputPerMTok: 1)
+        let usage = Usage(promptTokens: 1000, completionTokens: 100, cachedTokens: 400)
+        #expect(abs(price.cost(of: usage) - (600 * 10 + 400 * 1 + 100 * 30) / 1e6) < 1e-12)
+    }
+}
