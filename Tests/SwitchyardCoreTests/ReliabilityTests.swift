@@ -6,13 +6,17 @@ import Testing
     @Test func opensAfterThresholdAndProbesAfterCooldown() {
         var breaker = CircuitBreaker(threshold: 3, cooldown: 10)
         for _ in 0..<2 { breaker.recordFailure(now: 0) }
-        #expect(breaker.tryAcquire(now: 0))
+        let acquired1 = breaker.tryAcquire(now: 0)
+        #expect(acquired1)
         breaker.recordFailure(now: 1)
         #expect(breaker.state == .open(until: 11))
-        #expect(!breaker.tryAcquire(now: 5))
+        let acquired2 = breaker.tryAcquire(now: 5)
+        #expect(!acquired2)
         #expect(!breaker.isAvailable(now: 10.9))
-        #expect(breaker.tryAcquire(now: 11))
-        #expect(!breaker.tryAcquire(now: 11), "only one probe in half-open state")
+        let acquired3 = breaker.tryAcquire(now: 11)
+        #expect(acquired3)
+        let acquired4 = breaker.tryAcquire(now: 11)
+        #expect(!acquired4, "only one probe in half-open state")
         breaker.recordSuccess()
         #expect(breaker.state == .closed(consecutiveFailures: 0))
     }
@@ -20,7 +24,8 @@ import Testing
     @Test func failedProbeReopens() {
         var breaker = CircuitBreaker(threshold: 1, cooldown: 5)
         breaker.recordFailure(now: 0)
-        #expect(breaker.tryAcquire(now: 6))
+        let acquired5 = breaker.tryAcquire(now: 6)
+        #expect(acquired5)
         breaker.recordFailure(now: 6)
         #expect(breaker.state == .open(until: 11))
     }
@@ -36,9 +41,11 @@ import Testing
     @Test func neutralOutcomeReleasesProbe() {
         var breaker = CircuitBreaker(threshold: 1, cooldown: 1)
         breaker.recordFailure(now: 0)
-        #expect(breaker.tryAcquire(now: 2))
+        let acquired6 = breaker.tryAcquire(now: 2)
+        #expect(acquired6)
         breaker.recordNeutral()
-        #expect(breaker.tryAcquire(now: 2))
+        let acquired7 = breaker.tryAcquire(now: 2)
+        #expect(acquired7)
     }
 }
 

@@ -116,9 +116,11 @@ import SwitchyardProviders
         do {
             _ = try decodeStream(AnthropicStreamDecoder(), text, chunk: 1000)
             Issue.record("no error")
-        } catch {
+        } catch let error as GatewayError {
             #expect(error.code == "overloaded_error")
             #expect(error.message == "Overloaded")
+        } catch {
+            Issue.record("unexpected \(error)")
         }
     }
 
