@@ -24,10 +24,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
+        // Per-request policy: sensitive-data detectors, reversible redaction, candidate filtering, strategies. Pure Swift.
+        .target(name: "SwitchyardPolicy", swiftSettings: strict),
         // Canonical chat types, JSON, configuration, catalog, policy, pricing. No networking.
         .target(
             name: "SwitchyardCore",
             dependencies: [
+                "SwitchyardPolicy",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
@@ -39,6 +42,7 @@ let package = Package(
             name: "SwitchyardServer",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardPolicy",
                 "SwitchyardProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -49,10 +53,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(name: "policy-bench", dependencies: ["SwitchyardPolicy"], swiftSettings: strict),
         .executableTarget(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardPolicy",
                 "SwitchyardServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -60,6 +66,7 @@ let package = Package(
             exclude: ["Commands"],
             swiftSettings: strict
         ),
+        .testTarget(name: "SwitchyardPolicyTests", dependencies: ["SwitchyardPolicy"], swiftSettings: strict),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         .testTarget(
             name: "SwitchyardProvidersTests",

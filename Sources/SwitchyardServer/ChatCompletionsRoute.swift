@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardPolicy
 
 /// `POST /v1/chat/completions`: read and validate the body, resolve the model, let the
 /// gateway run the attempt chain, and answer as JSON or as an SSE stream.
@@ -32,14 +33,26 @@ struct ChatCompletionsRoute: Sendable {
         } catch {
             return finish(.error(.invalidRequest("\(error)")), started: started, requestModel: nil, stream: false, context: context)
         }
-        let chain = gateway.candidateChain(for: chatRequest.model)
-        if chain.isEmpty {
-            return finish(.error(.modelNotFound(chatRequest.model)), started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context)
+        let plan: PolicyGate.Plan
+        do {
+            plan = try gateway.gate.plan(chatRequest, headers: request.headers, health: gateway.isHealthy)
+        } catch {
+            var response = Response.error(error.error)
+            if let route = error.route { response.headers[SwitchyardHeader.route] = asciiHeaderValue(route) }
+            if let decision = error.decision { response.headers[SwitchyardHeader.decision] = asciiHeaderValue(decision) }
+            return finish(response, started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context)
         }
-        let outcome = await gateway.execute(chatRequest, originalBody: bytes, chain: chain)
+        let outcome = await gateway.execute(chatRequest, originalBody: bytes, plan: plan)
+        var response = respond(outcome)
+        response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
+        response.headers[SwitchyardHeader.decision] = asciiHeaderValue(plan.decision.headerReason)
+        return finish(response, started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context, plan: plan)
+    }
+
+    private func respond(_ outcome: CompletionOutcome) -> Response {
         switch outcome {
         case .complete(let model, let deployment, let body):
-            return finish(.json(status: .ok, body: body, model: model, deployment: deployment), started: started, requestModel: chatRequest.model, stream: false, context: context)
+            return .json(status: .ok, body: body, model: model, deployment: deployment)
         case .stream(let model, let deployment, let relay):
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
@@ -55,9 +68,9 @@ struct ChatCompletionsRoute: Sendable {
                     try await writer.finish(nil)
                 }
             )
-            return finish(response, started: started, requestModel: chatRequest.model, stream: true, context: context)
+            return response
         case .failure(let error, let model, let deployment):
-            return finish(.error(error, model: model, deployment: deployment), started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context)
+            return .error(error, model: model, deployment: deployment)
         }
     }
 
@@ -82,11 +95,16 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     /// Logs one line per request (never prompt text or keys) and returns the response.
-    private func finish(_ response: Response, started: NIODeadline, requestModel: String?, stream: Bool, context: some RequestContext) -> Response {
+    private func finish(
+        _ response: Response, started: NIODeadline, requestModel: String?, stream: Bool, context: some RequestContext,
+        plan: PolicyGate.Plan? = nil
+    ) -> Response {
         let elapsedMicros = (NIODeadline.now() - started).nanoseconds / 1000
         gateway.logger.info(
             "chat.completions",
             metadata: [
+                "profile": .string(plan?.profile ?? "-"),
+                "decision": .string(response.headers[SwitchyardHeader.decision] ?? "-"),
                 "status": .stringConvertible(response.status.code),
                 "model": .string(requestModel ?? "-"),
                 "served_by": .string(response.headers[SwitchyardHeader.deployment] ?? "-"),

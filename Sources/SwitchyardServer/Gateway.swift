@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import SwitchyardCore
+import SwitchyardPolicy
 import SwitchyardProviders
 
 /// The gateway's request engine: given a validated request, it walks the candidate
@@ -16,9 +17,11 @@ public final class Gateway: Sendable {
     let models: [String: ModelRuntime]
     let transport: UpstreamTransport
     let logger: Logger
+    let gate: PolicyGate
 
-    public init(config: GatewayConfig, logger: Logger) {
+    public init(config: GatewayConfig, logger: Logger) throws {
         self.config = config
+        self.gate = try PolicyGate(config: config)
         var models: [String: ModelRuntime] = [:]
         for model in config.models { models[model.name] = ModelRuntime(config: model, reliability: config.reliability) }
         self.models = models
@@ -28,22 +31,13 @@ public final class Gateway: Sendable {
 
     public func shutdown() async { await transport.shutdown() }
 
-    /// The model and its fallbacks, transitively, each once, in configuration order.
-    func candidateChain(for name: String) -> [ModelRuntime] {
-        guard let first = models[name] else { return [] }
-        var chain = [first]
-        var seen: Set<String> = [name]
-        var index = 0
-        while index < chain.count {
-            for fallback in chain[index].config.fallbacks where !seen.contains(fallback) {
-                if let m = models[fallback] {
-                    seen.insert(fallback)
-                    chain.append(m)
-                }
-            }
-            index += 1
+    /// Whether a model can take a request now: it has a key and a deployment whose circuit is not open.
+    func isHealthy(_ name: String) -> Bool {
+        guard let model = models[name] else { return false }
+        return model.deployments.contains { d in
+            if case .missing = d.config.credential { return false }
+            return d.isAvailable
         }
-        return chain
     }
 
     /// True when at least one deployment of some model could take a request now.
@@ -56,7 +50,9 @@ public final class Gateway: Sendable {
         }
     }
 
-    func execute(_ request: ChatRequest, originalBody: [UInt8], chain: [ModelRuntime]) async -> CompletionOutcome {
+    func execute(_ request: ChatRequest, originalBody: [UInt8], plan: PolicyGate.Plan) async -> CompletionOutcome {
+        let chain = plan.chain.compactMap { models[$0] }
+        let redactedBody = plan.redacted.map { JSONWriter.bytes(.object($0.raw)) }
         var failures: [FailedAttempt] = []
         // A requested model whose key is not configured is an error in itself, never a
         // silent reroute: the client asked for that model by name.
@@ -70,6 +66,12 @@ public final class Gateway: Sendable {
         }
         for model in chain {
             let adapter = ProviderAdapters.adapter(for: model.config.provider)
+            // Models that may only see masked text get the redacted request, and their
+            // answers are re-filled with the original values.
+            let masked = plan.redactedModels.contains(model.config.name)
+            let modelRequest = masked ? plan.redacted ?? request : request
+            let modelBody = masked ? redactedBody ?? originalBody : originalBody
+            let mapping = masked ? plan.mapping : nil
             for deployment in model.orderedDeployments() {
                 let apiKey: String?
                 switch deployment.config.credential {
@@ -82,7 +84,7 @@ public final class Gateway: Sendable {
                 let target = UpstreamTarget(model: model.config, deployment: deployment.config, apiKey: apiKey)
                 let upstreamRequest: UpstreamHTTPRequest
                 do {
-                    upstreamRequest = try adapter.makeRequest(request, originalBody: originalBody, target: target)
+                    upstreamRequest = try adapter.makeRequest(modelRequest, originalBody: modelBody, target: target)
                 } catch {
                     // The request cannot be expressed in this upstream's protocol; another candidate may take it.
                     failures.append(FailedAttempt(model: model.config.name, deployment: deployment.config.id, failure: .badResponse(error.message)))
@@ -96,7 +98,7 @@ public final class Gateway: Sendable {
                         break
                     }
                     deployment.outstanding.add(1, ordering: .relaxed)
-                    let result = await attempt(request, upstreamRequest, adapter: adapter, target: target, deployment: deployment)
+                    let result = await attempt(modelRequest, upstreamRequest, adapter: adapter, target: target, deployment: deployment, mapping: mapping)
                     switch result {
                     case .success(let outcome):
                         deployment.recordSuccess()
@@ -146,21 +148,27 @@ public final class Gateway: Sendable {
     /// stays raised until the answer has been relayed.
     private func attempt(
         _ request: ChatRequest, _ upstreamRequest: UpstreamHTTPRequest, adapter: any ProviderAdapter, target: UpstreamTarget,
-        deployment: DeploymentRuntime
+        deployment: DeploymentRuntime, mapping: RedactionMapping?
     ) async -> Result<CompletionOutcome, AttemptFailure> {
         let timeouts = target.model.timeouts
         let transport = self.transport
         let deploymentID = deployment.config.id
         do {
+            // The HTTP client's read timeout is max(first byte, idle); a shorter first-byte
+            // limit needs its own timer, the common case (first byte >= idle) does not.
+            let readTimeout = max(timeouts.firstByte, timeouts.idle)
             if !request.stream {
-                let (status, headers, body) = try await withTimeout(timeouts.firstByte, phase: .firstByte) {
+                let exchange: @Sendable () async throws -> (Int, HTTPHeaders, ByteBuffer) = {
                     let response = try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
                     let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
                     return (Int(response.status.code), response.headers, body)
                 }
+                let (status, headers, body) =
+                    timeouts.firstByte < readTimeout
+                    ? try await withTimeout(timeouts.firstByte, phase: .firstByte, exchange) : try await exchange()
                 guard (200..<300).contains(status) else { throw AttemptFailureError(Self.statusFailure(status, headers: headers, body: body, adapter: adapter)) }
                 deployment.outstanding.subtract(1, ordering: .relaxed)
-                if adapter.speaksOpenAI {
+                if adapter.speaksOpenAI && mapping == nil {
                     return .success(.complete(model: target.model.name, deployment: deploymentID, body: body))
                 }
                 let response: ChatResponse
@@ -169,26 +177,32 @@ public final class Gateway: Sendable {
                 } catch {
                     return .failure(.badResponse(error.message))
                 }
-                var canonical = response
+                var canonical = mapping.map { response.restoring($0) } ?? response
                 canonical.created = canonical.created == 0 ? Int(Date().timeIntervalSince1970) : canonical.created
                 if !canonical.id.hasPrefix("chatcmpl-") { canonical.id = "chatcmpl-" + canonical.id }
                 let bytes = JSONWriter.bytes(OpenAIResponseEncoder.completion(canonical))
                 return .success(.complete(model: target.model.name, deployment: deploymentID, body: ByteBuffer(bytes: bytes)))
             }
-            let response = try await withTimeout(timeouts.firstByte, phase: .firstByte) {
+            let head: @Sendable () async throws -> HTTPClientResponse = {
                 try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
             }
+            let response = timeouts.firstByte < readTimeout ? try await withTimeout(timeouts.firstByte, phase: .firstByte, head) : try await head()
             let status = Int(response.status.code)
             guard (200..<300).contains(status) else {
                 let body = (try? await response.body.collect(upTo: 1024 * 1024)) ?? ByteBuffer()
                 throw AttemptFailureError(Self.statusFailure(status, headers: response.headers, body: body, adapter: adapter))
             }
-            let relay = StreamRelay(iterator: response.body.makeAsyncIterator(), adapter: adapter, request: request, timeouts: timeouts)
+            let relay = StreamRelay(
+                iterator: response.body.makeAsyncIterator(), adapter: adapter, request: request, timeouts: timeouts, mapping: mapping
+            )
             try await relay.prime()
             relay.onFinish = { [deployment] in deployment.outstanding.subtract(1, ordering: .relaxed) }
             return .success(.stream(model: target.model.name, deployment: deploymentID, relay: relay))
         } catch let error as AttemptFailureError {
             return .failure(error.failure)
+        } catch let error as HTTPClientError where error == .readTimeout {
+            // Nothing had arrived yet: before the first byte the read timeout is the first-byte limit.
+            return .failure(.timeout(phase: .firstByte))
         } catch let error as GatewayError {
             return .failure(.badResponse(error.message))
         } catch {

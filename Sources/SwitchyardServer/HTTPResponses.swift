@@ -7,7 +7,8 @@ import SwitchyardCore
 enum SwitchyardHeader {
     static let model = HTTPField.Name("x-switchyard-model")!
     static let deployment = HTTPField.Name("x-switchyard-deployment")!
-    static let requestID = HTTPField.Name("x-request-id")!
+    static let route = HTTPField.Name("x-switchyard-route")!
+    static let decision = HTTPField.Name("x-switchyard-decision")!
 }
 
 extension Response {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SwitchyardCore
+import SwitchyardPolicy
 import SwitchyardProviders
 
 /// Carries one upstream stream to the client as OpenAI SSE.
@@ -22,11 +23,22 @@ final class StreamRelay: @unchecked Sendable {
     /// Set once the relay is committed to the client; runs when the stream ends or is dropped.
     var onFinish: (@Sendable () -> Void)?
 
-    init(iterator: HTTPClientResponse.Body.AsyncIterator, adapter: any ProviderAdapter, request: ChatRequest, timeouts: Timeouts) {
+    /// Puts redacted values back into the answer; a placeholder split across chunks is
+    /// held back until it is complete.
+    private var textRestorer: StreamingRestorer?
+    private var argumentRestorers: [Int: StreamingRestorer] = [:]
+    private let mapping: RedactionMapping?
+
+    init(
+        iterator: HTTPClientResponse.Body.AsyncIterator, adapter: any ProviderAdapter, request: ChatRequest, timeouts: Timeouts,
+        mapping: RedactionMapping? = nil
+    ) {
         self.iterator = iterator
         self.adapter = adapter
         self.timeouts = timeouts
-        if !adapter.speaksOpenAI {
+        self.mapping = mapping
+        if let mapping { textRestorer = StreamingRestorer(mapping: mapping) }
+        if !adapter.speaksOpenAI || mapping != nil {
             decoder = adapter.makeStreamDecoder()
             encoder = OpenAIChunkEncoder(
                 id: "chatcmpl-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
@@ -89,13 +101,20 @@ final class StreamRelay: @unchecked Sendable {
             chunk = try await withTimeout(timeout, phase: phase) { try await box.iterator.next() }
             iterator = box.iterator
         } else {
-            chunk = try await iterator.next()
+            do {
+                chunk = try await iterator.next()
+            } catch let error as HTTPClientError where error == .readTimeout {
+                throw AttemptFailureError(.timeout(phase: phase))
+            }
         }
         guard let chunk else {
             upstreamDone = true
             if var decoder, var encoder {
                 var out: [UInt8] = []
-                for event in try decoder.finish() { out += encoder.encode(event) }
+                for event in try decoder.finish() {
+                    for restored in restore(event) { out += encoder.encode(restored) }
+                }
+                for restored in flushRestorers() { out += encoder.encode(restored) }
                 out += encoder.finish()
                 self.decoder = decoder
                 self.encoder = encoder
@@ -111,10 +130,48 @@ final class StreamRelay: @unchecked Sendable {
             return
         }
         var out: [UInt8] = []
-        for event in try decoder.feed(Array(buffer: chunk)) { out += encoder.encode(event) }
+        for event in try decoder.feed(Array(buffer: chunk)) {
+            for restored in restore(event) { out += encoder.encode(restored) }
+        }
         self.decoder = decoder
         self.encoder = encoder
         if !out.isEmpty { pending.append(ByteBuffer(bytes: out)) }
+    }
+
+    /// Applies redaction re-fill to one event; text held back for a possible placeholder
+    /// is released before the finish event.
+    private func restore(_ event: StreamEvent) -> [StreamEvent] {
+        guard let mapping else { return [event] }
+        switch event {
+        case .textDelta(let text):
+            let out = textRestorer?.feed(text) ?? text
+            return out.isEmpty ? [] : [.textDelta(out)]
+        case .toolCallArguments(let index, let fragment):
+            var restorer = argumentRestorers[index] ?? StreamingRestorer(mapping: mapping)
+            let out = restorer.feed(fragment)
+            argumentRestorers[index] = restorer
+            return out.isEmpty ? [] : [.toolCallArguments(index: index, fragment: out)]
+        case .finish:
+            return flushRestorers() + [event]
+        case .toolCallStart, .usage:
+            return [event]
+        }
+    }
+
+    private func flushRestorers() -> [StreamEvent] {
+        var events: [StreamEvent] = []
+        if var restorer = textRestorer {
+            let rest = restorer.finish()
+            textRestorer = restorer
+            if !rest.isEmpty { events.append(.textDelta(rest)) }
+        }
+        for index in argumentRestorers.keys.sorted() {
+            var restorer = argumentRestorers[index]!
+            let rest = restorer.finish()
+            argumentRestorers[index] = restorer
+            if !rest.isEmpty { events.append(.toolCallArguments(index: index, fragment: rest)) }
+        }
+        return events
     }
 
     /// OpenAI-compatible servers report some failures as a `data: {"error": …}` frame

@@ -44,6 +44,8 @@ final class UpstreamTransport: Sendable {
         outgoing.body = .bytes(ByteBuffer(bytes: request.body))
         do {
             return try await client.execute(outgoing, deadline: .now() + .milliseconds(Int64(totalTimeout * 1000)))
+        } catch let error as HTTPClientError where error == .readTimeout {
+            throw AttemptFailureError(.timeout(phase: .firstByte))
         } catch {
             throw AttemptFailureError(Self.classify(error))
         }

@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         }
-        let gateway = Gateway(config: loaded, logger: logger)
+        let gateway = try Gateway(config: loaded, logger: logger)
         let app = GatewayApplication.make(gateway: gateway, logger: logger)
         logger.notice("switchyard listening", metadata: ["address": .string("\(loaded.server.host):\(loaded.server.port)"), "models": .stringConvertible(loaded.models.count)])
         do {

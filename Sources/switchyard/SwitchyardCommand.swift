@@ -10,6 +10,6 @@ struct SwitchyardCommand: AsyncParsableCommand {
             Clients use the OpenAI API (point base_url at http://HOST:PORT/v1). Models, their
             upstreams and prices come from a YAML file; see README.md for its keys.
             """,
-        subcommands: [ServeCommand.self, CheckConfigCommand.self]
+        subcommands: [ServeCommand.self, RouteCommand.self, CheckConfigCommand.self]
     )
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardPolicy
 import Yams
 
 /// Reads and validates the YAML configuration.
@@ -49,7 +50,7 @@ public enum ConfigLoader {
             throw ConfigError(file: file, path: "", line: nil, message: "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "", file: file, environment: environment)
-            .mapping(allowed: ["server", "models", "reliability"])
+            .mapping(allowed: ["server", "models", "reliability", "routing", "auth"])
         var config = GatewayConfig(models: [])
         if let server = top["server"] { config.server = try parseServer(server) }
         if let reliability = top["reliability"] { config.reliability = try parseReliability(reliability) }
@@ -62,6 +63,11 @@ public enum ConfigLoader {
             if seen[model.name] != nil { throw node.error("duplicate model name '\(model.name)'") }
             seen[model.name] = config.models.count
             config.models.append(model)
+        }
+        if let routing = top["routing"] { config.routing = try parseRouting(routing, models: Set(seen.keys)) }
+        if let auth = top["auth"] { config.auth = try parseAuth(auth, profiles: Set(config.routing.allProfiles.keys)) }
+        if config.routing.allProfiles[config.routing.defaultProfile] == nil {
+            throw ConfigError(file: file, path: "routing.default_profile", line: nil, message: "unknown profile '\(config.routing.defaultProfile)'")
         }
         for (i, model) in config.models.enumerated() {
             for fallback in model.fallbacks {
@@ -110,6 +116,7 @@ public enum ConfigLoader {
     static let modelKeys: Set<String> = [
         "name", "provider", "base_url", "api_key", "deployments", "upstream_model", "openness", "hosting", "price",
         "context_window", "max_output_tokens", "capabilities", "fallbacks", "headers", "anthropic_version", "timeouts", "retry",
+        "tier", "quality_rank",
     ]
 
     static func parseModel(_ node: ConfigNode) throws -> ModelConfig {
@@ -172,6 +179,8 @@ public enum ConfigLoader {
             }
         }
         if let v = m["anthropic_version"] { model.anthropicVersion = try v.string() }
+        if let v = m["tier"] { model.tier = try enumValue(v, QualityTier.self) }
+        if let v = m["quality_rank"] { model.qualityRank = try v.int() }
         if let t = m["timeouts"] {
             let tm = try t.mapping(allowed: ["connect", "first_byte", "idle", "total"])
             if let n = tm["connect"] { model.timeouts.connect = try positive(n) }
@@ -187,6 +196,55 @@ public enum ConfigLoader {
             if let n = rm["max_retry_after"] { model.retry.maxRetryAfter = try n.duration() }
         }
         return model
+    }
+
+    static func parseRouting(_ node: ConfigNode, models: Set<String>) throws -> RoutingSettings {
+        let m = try node.mapping(allowed: ["default_profile", "profiles", "routes", "custom_rules", "data_class_mapping"])
+        var r = RoutingSettings()
+        if let n = m["default_profile"] { r.defaultProfile = try n.string() }
+        if let n = m["profiles"] { r.profiles = try n.list().map { try $0.decode(PolicyProfile.self) } }
+        if let n = m["custom_rules"] {
+            r.customRules = try n.list().map { try $0.decode(CustomRule.self) }
+            do {
+                _ = try SensitiveDataScanner(customRules: r.customRules)
+            } catch {
+                throw n.error("\(error)")
+            }
+        }
+        if let n = m["data_class_mapping"] { r.dataClassMapping = try n.decode(DataClassMapping.self) }
+        if let n = m["routes"] {
+            for routeNode in try n.list() {
+                let route = try routeNode.decode(PolicyRoute.self)
+                if models.contains(route.name) { throw routeNode.error("route '\(route.name)' has the name of a model") }
+                if r.routes.contains(where: { $0.name == route.name }) { throw routeNode.error("duplicate route '\(route.name)'") }
+                let referenced = route.candidates + [route.strongModel, route.weakModel].compactMap { $0 } + route.rules.map(\.target)
+                for name in referenced where !models.contains(name) {
+                    throw routeNode.error("route '\(route.name)' names '\(name)', which is not a configured model")
+                }
+                r.routes.append(route)
+            }
+        }
+        for p in r.profiles {
+            for name in p.allowedModels ?? [] where !models.contains(name) {
+                throw node.error("profile '\(p.name)' allows '\(name)', which is not a configured model")
+            }
+        }
+        return r
+    }
+
+    static func parseAuth(_ node: ConfigNode, profiles: Set<String>) throws -> AuthSettings {
+        let m = try node.mapping(allowed: ["keys"])
+        var auth = AuthSettings()
+        for keyNode in try m["keys"]?.list() ?? [] {
+            let km = try keyNode.mapping(allowed: ["name", "key", "profile"])
+            let name = try km.required("name").string()
+            let secret = try km.required("key").string()
+            if secret.count < 8 { throw keyNode.error("keys must be at least 8 characters") }
+            let profile = try km["profile"]?.string()
+            if let profile, !profiles.contains(profile) { throw keyNode.error("unknown profile '\(profile)'") }
+            auth.keys.append(AuthSettings.Key(name: name, secret: secret, profile: profile))
+        }
+        return auth
     }
 
     static func positive(_ node: ConfigNode) throws -> Double {

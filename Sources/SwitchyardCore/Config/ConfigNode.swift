@@ -129,6 +129,27 @@ struct ConfigNode {
         }
     }
 
+    /// Decodes a subtree with the type's own `Decodable` conformance (policy types define
+    /// their snake_case keys themselves), turning decoding errors into `ConfigError`s.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try YAMLDecoder().decode(type, from: node)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw error("missing required key '\(key.stringValue)'\(Self.at(context))")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw error("\(context.debugDescription)\(Self.at(context))")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw error("\(context.debugDescription)\(Self.at(context))")
+        } catch {
+            throw self.error("\(error)")
+        }
+    }
+
+    private static func at(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return path.isEmpty ? "" : " (at \(path))"
+    }
+
     /// The mapping's entries, rejecting keys outside `allowed`.
     func mapping(allowed: Set<String>) throws -> ConfigMapping {
         guard case .mapping(let mapping) = node else { throw error("expected a mapping, got \(kind)") }

@@ -1,3 +1,5 @@
+import SwitchyardPolicy
+
 /// The whole gateway configuration, validated and with `${ENV}` references resolved.
 ///
 /// Loaded once at start by `ConfigLoader`; everything downstream can trust its invariants
@@ -6,11 +8,18 @@ public struct GatewayConfig: Sendable {
     public var server: ServerSettings
     public var models: [ModelConfig]
     public var reliability: ReliabilitySettings
+    public var routing: RoutingSettings
+    public var auth: AuthSettings
 
-    public init(server: ServerSettings = ServerSettings(), models: [ModelConfig], reliability: ReliabilitySettings = ReliabilitySettings()) {
+    public init(
+        server: ServerSettings = ServerSettings(), models: [ModelConfig], reliability: ReliabilitySettings = ReliabilitySettings(),
+        routing: RoutingSettings = RoutingSettings(), auth: AuthSettings = AuthSettings()
+    ) {
         self.server = server
         self.models = models
         self.reliability = reliability
+        self.routing = routing
+        self.auth = auth
     }
 
     public func model(named name: String) -> ModelConfig? { models.first { $0.name == name } }
@@ -106,12 +115,17 @@ public struct ModelConfig: Sendable {
     public var anthropicVersion: String
     public var timeouts: Timeouts
     public var retry: RetrySettings
+    /// Coarse strength for policy strategies (`strongest`, tier allow-lists); defaults from openness.
+    public var tier: QualityTier
+    /// Finer strength ordering within a tier; higher is stronger.
+    public var qualityRank: Int
 
     public init(
         name: String, provider: ProviderKind, upstreamModel: String? = nil, openness: Openness, hosting: Hosting,
         price: Price = Price(), contextWindow: Int? = nil, maxOutputTokens: Int? = nil, capabilities: Capabilities = Capabilities(),
         fallbacks: [String] = [], deployments: [DeploymentConfig], headers: [(String, String)] = [],
-        anthropicVersion: String = "2023-06-01", timeouts: Timeouts = Timeouts(), retry: RetrySettings = RetrySettings()
+        anthropicVersion: String = "2023-06-01", timeouts: Timeouts = Timeouts(), retry: RetrySettings = RetrySettings(),
+        tier: QualityTier? = nil, qualityRank: Int = 0
     ) {
         self.name = name
         self.provider = provider
@@ -128,6 +142,8 @@ public struct ModelConfig: Sendable {
         self.anthropicVersion = anthropicVersion
         self.timeouts = timeouts
         self.retry = retry
+        self.tier = tier ?? (openness == .closed ? .frontier : .small)
+        self.qualityRank = qualityRank
     }
 }
 

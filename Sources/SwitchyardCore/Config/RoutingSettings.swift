@@ -1,0 +1,43 @@
+import SwitchyardPolicy
+
+/// Who may call the gateway and which policy profile each caller gets.
+///
+/// With no keys configured the gateway runs in dev mode: no authentication, the default
+/// profile, and the `x-switchyard-profile` header may pick another profile.
+public struct AuthSettings: Sendable {
+    public struct Key: Sendable {
+        public var name: String
+        public var secret: String
+        public var profile: String?
+        public init(name: String, secret: String, profile: String?) {
+            self.name = name
+            self.secret = secret
+            self.profile = profile
+        }
+    }
+
+    public var keys: [Key] = []
+    public var devMode: Bool { keys.isEmpty }
+    public init(keys: [Key] = []) { self.keys = keys }
+}
+
+/// Policy configuration: profiles (built-ins plus the user's), routes that clients name
+/// in `model` (such as `auto`), and the sensitive-data rules.
+public struct RoutingSettings: Sendable {
+    public var defaultProfile: String = "balanced"
+    /// User-defined profiles; a name equal to a built-in replaces it.
+    public var profiles: [PolicyProfile] = []
+    public var routes: [PolicyRoute] = []
+    public var customRules: [CustomRule] = []
+    public var dataClassMapping: DataClassMapping = .default
+
+    public init() {}
+
+    /// Built-in profiles overlaid with the configured ones.
+    public var allProfiles: [String: PolicyProfile] {
+        var result: [String: PolicyProfile] = [:]
+        for p in PolicyProfile.builtIns { result[p.name] = p }
+        for p in profiles { result[p.name] = p }
+        return result
+    }
+}

@@ -1,0 +1,165 @@
+import HTTPTypes
+import SwitchyardCore
+import SwitchyardPolicy
+
+/// The policy step in front of the attempt engine: authenticates the caller, picks the
+/// profile, classifies the request's data, and turns the policy decision into the ordered
+/// list of models the gateway may try — with the masked request for models that may only
+/// see redacted text.
+struct PolicyGate: Sendable {
+    let engine: PolicyEngine
+    let profiles: [String: PolicyProfile]
+    let defaultProfile: String
+    let auth: AuthSettings
+    let config: GatewayConfig
+
+    static let profileHeader = HTTPField.Name("x-switchyard-profile")!
+    static let dataClassHeader = HTTPField.Name("x-switchyard-data-class")!
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+
+    init(config: GatewayConfig) throws {
+        self.config = config
+        let scanner = try SensitiveDataScanner(customRules: config.routing.customRules)
+        engine = PolicyEngine(
+            candidates: config.models.map { $0.policyCandidate(healthy: true) }, routes: config.routing.routes, scanner: scanner,
+            mapping: config.routing.dataClassMapping
+        )
+        profiles = config.routing.allProfiles
+        defaultProfile = config.routing.defaultProfile
+        auth = config.auth
+    }
+
+    /// What the gateway will do with one request.
+    struct Plan: Sendable {
+        var profile: String
+        var route: String
+        var chain: [String]
+        var decision: PolicyDecision
+        /// The masked request for the models in `redactedModels`.
+        var redacted: ChatRequest?
+        var redactedModels: Set<String>
+        var mapping: RedactionMapping?
+    }
+
+    struct Refusal: Error {
+        var error: GatewayError
+        var route: String?
+        var decision: String?
+    }
+
+    /// The caller's profile: from its API key, or in dev mode (no keys configured) from
+    /// the `x-switchyard-profile` header or the default.
+    func profile(for headers: HTTPFields) throws(Refusal) -> PolicyProfile {
+        var name = defaultProfile
+        if auth.devMode {
+            if let requested = headers[Self.profileHeader] { name = requested }
+        } else {
+            let presented = headers[.authorization].flatMap { value -> String? in
+                value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
+            } ?? headers[Self.apiKeyHeader]
+            guard let presented, let key = match(presented) else {
+                throw Refusal(
+                    error: GatewayError(
+                        status: 401, type: "invalid_request_error", code: "invalid_api_key",
+                        message: presented == nil ? "Missing API key: send 'Authorization: Bearer <key>'." : "Invalid API key."
+                    )
+                )
+            }
+            name = key.profile ?? defaultProfile
+        }
+        guard let profile = profiles[name] else {
+            throw Refusal(error: .invalidRequest("Unknown profile '\(name)'. Known: \(profiles.keys.sorted().joined(separator: ", ")).", param: nil, code: "unknown_profile"))
+        }
+        return profile
+    }
+
+    /// Checks every key with a constant-time comparison, so the time taken does not
+    /// depend on how much of a key matched.
+    private func match(_ presented: String) -> AuthSettings.Key? {
+        let bytes = Array(presented.utf8)
+        var found: AuthSettings.Key?
+        for key in auth.keys where constantTimeEquals(bytes, Array(key.secret.utf8)) && found == nil {
+            found = key
+        }
+        return found
+    }
+
+    func plan(_ request: ChatRequest, headers: HTTPFields, health: (String) -> Bool) throws(Refusal) -> Plan {
+        var profile = try profile(for: headers)
+        var headerClass: DataClass?
+        if let raw = headers[Self.dataClassHeader] {
+            guard let parsed = DataClass(name: raw) else {
+                throw Refusal(error: .invalidRequest("Invalid x-switchyard-data-class '\(raw)': expected public, internal or confidential.", code: "invalid_data_class"))
+            }
+            headerClass = parsed
+        }
+        let texts = RequestTexts(request)
+        let explicitModel = config.model(named: request.model)
+        var engine = self.engine
+        if let explicitModel {
+            // Named models keep their configured fallbacks; the policy only says which of
+            // those may be used. Real health is handled by the attempt engine's breakers.
+            let configured = profile.explicitModelFallbacks
+            profile.explicitModelFallbacks = true
+            for i in engine.candidates.indices { engine.candidates[i].healthy = true }
+            let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass)
+            let allowed = Set(decision.fallbacks)
+            let fallbacks = configured ? decision.fallbacks : configFallbacks(of: explicitModel.name).filter(allowed.contains)
+            return makePlan(request, texts: texts, decision: decision, profile: profile.name, route: explicitModel.name, chain: [decision.model] + fallbacks)
+        }
+        for i in engine.candidates.indices { engine.candidates[i].healthy = health(engine.candidates[i].name) }
+        let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass)
+        return makePlan(request, texts: texts, decision: decision, profile: profile.name, route: decision.route ?? request.model, chain: decision.targets)
+    }
+
+    private func decide(
+        _ engine: PolicyEngine, _ request: ChatRequest, texts: RequestTexts, profile: PolicyProfile, headerClass: DataClass?
+    ) throws(Refusal) -> PolicyDecision {
+        let policyRequest = PolicyRequest(model: request.model, texts: texts.texts, needs: request.policyNeeds, headerDataClass: headerClass)
+        switch engine.decide(policyRequest, profile: profile) {
+        case .success(let decision):
+            return decision
+        case .failure(let refusal):
+            let code = refusal.status == 404 ? "model_not_found" : refusal.code
+            let type = refusal.status == 403 ? "permission_error" : refusal.status == 503 ? "service_unavailable" : "invalid_request_error"
+            throw Refusal(
+                error: GatewayError(status: refusal.status, type: type, code: code, param: refusal.status == 404 ? "model" : nil, message: refusal.message),
+                route: request.model, decision: refusal.headerReason
+            )
+        }
+    }
+
+    private func makePlan(_ request: ChatRequest, texts: RequestTexts, decision: PolicyDecision, profile: String, route: String, chain: [String]) -> Plan {
+        var plan = Plan(profile: profile, route: route, chain: chain, decision: decision, redacted: nil, redactedModels: [], mapping: nil)
+        if let redaction = decision.redaction {
+            plan.redacted = texts.applying(redaction.texts, to: request)
+            plan.redactedModels = Set(redaction.models)
+            plan.mapping = redaction.mapping
+        }
+        return plan
+    }
+
+    private func configFallbacks(of name: String) -> [String] {
+        var chain: [String] = []
+        var seen: Set<String> = [name]
+        var queue = [name]
+        while !queue.isEmpty {
+            let current = queue.removeFirst()
+            for fallback in config.model(named: current)?.fallbacks ?? [] where !seen.contains(fallback) {
+                seen.insert(fallback)
+                chain.append(fallback)
+                queue.append(fallback)
+            }
+        }
+        return chain
+    }
+}
+
+/// Equality whose running time depends only on the lengths, not on the contents.
+func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    var difference: UInt8 = a.count == b.count ? 0 : 1
+    for i in 0..<max(a.count, b.count) {
+        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+    }
+    return difference == 0
+}
