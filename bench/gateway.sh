@@ -8,9 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HARNESS="${HARNESS:-$(cd .. && pwd)/shared/bench}"
 [[ -d "$HARNESS" ]] || { echo "bench: the shared harness is not at $HARNESS (set HARNESS)" >&2; exit 1; }
-swift build -c release --product switchyard
+BIN="${SWITCHYARD_BIN:-}"
+if [[ -z "$BIN" ]]; then
+  swift build -c release --product switchyard
+  BIN="$(pwd)/.build/release/switchyard"
+fi
 bash "$HARNESS/setup_peers.sh"
 export TARGET_URL="http://127.0.0.1:${BENCH_PORT:-28300}" TARGET_NAME="${TARGET_NAME:-switchyard}"
-export TARGET_CMD="$(pwd)/.build/release/switchyard serve --config $(pwd)/bench/switchyard-bench.yaml --log-level ${BENCH_LOG_LEVEL:-info}"
+export TARGET_CMD="$BIN serve --config $(pwd)/bench/switchyard-bench.yaml --log-level ${BENCH_LOG_LEVEL:-info}"
 export TARGET_READY_PATH=/healthz
 exec bash "$HARNESS/run_peers.sh"

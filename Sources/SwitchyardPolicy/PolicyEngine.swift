@@ -195,7 +195,10 @@ public struct PolicyEngine: Sendable {
         }
 
         // 4. SHOULD: rules, then strategy.
-        let strategy = explicit != nil ? RouteStrategy.fixed : (route?.strategy ?? profile.strategy)
+        // A profile that imposes a strategy (max-quality, prototype: strongest) overrides the
+        // route's; profiles that defer to the router (balanced, budget) let the route decide.
+        let routeStrategy = profile.strategy == .qualityRouter ? (route?.strategy ?? profile.strategy) : profile.strategy
+        let strategy = explicit != nil ? RouteStrategy.fixed : routeStrategy
         let preferred = profile.preferred
         func isPreferred(_ c: PolicyCandidate) -> Bool { preferred.contains { c.has($0) } }
         func strongestOrder(_ cs: [PolicyCandidate], prefer: Bool) -> [PolicyCandidate] {
