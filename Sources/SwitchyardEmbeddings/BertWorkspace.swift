@@ -1,0 +1,49 @@
+/// Scratch buffers for one forward pass, reused across calls.
+///
+/// Sized for a number of packed tokens and a longest sequence; grown on demand.
+/// A workspace is used by one caller at a time (the encoder hands them out
+/// from a locked pool), which is what makes the encoder safe to share.
+final class BertWorkspace: @unchecked Sendable {
+    private(set) var tokenCapacity = 0
+    private(set) var sequenceCapacity = 0
+    private(set) var hidden: UnsafeMutablePointer<Float>  // [tokens, hidden]
+    private(set) var qkv: UnsafeMutablePointer<Float>  // [tokens, 3·hidden]
+    private(set) var context: UnsafeMutablePointer<Float>  // [tokens, hidden]
+    private(set) var projected: UnsafeMutablePointer<Float>  // [tokens, hidden]
+    private(set) var intermediate: UnsafeMutablePointer<Float>  // [tokens, intermediate]
+    private(set) var scores: UnsafeMutablePointer<Float>  // [seq, seq]
+    private let configuration: BertConfiguration
+
+    init(configuration: BertConfiguration) {
+        self.configuration = configuration
+        hidden = .allocate(capacity: 0)
+        qkv = .allocate(capacity: 0)
+        context = .allocate(capacity: 0)
+        projected = .allocate(capacity: 0)
+        intermediate = .allocate(capacity: 0)
+        scores = .allocate(capacity: 0)
+    }
+
+    func reserve(tokens: Int, longestSequence: Int) {
+        let h = configuration.hiddenSize
+        if tokens > tokenCapacity {
+            let capacity = max(tokens, 64)
+            for buffer in [hidden, qkv, context, projected, intermediate] { buffer.deallocate() }
+            hidden = .allocate(capacity: capacity * h)
+            qkv = .allocate(capacity: capacity * 3 * h)
+            context = .allocate(capacity: capacity * h)
+            projected = .allocate(capacity: capacity * h)
+            intermediate = .allocate(capacity: capacity * configuration.intermediateSize)
+            tokenCapacity = capacity
+        }
+        if longestSequence > sequenceCapacity {
+            scores.deallocate()
+            scores = .allocate(capacity: longestSequence * longestSequence)
+            sequenceCapacity = longestSequence
+        }
+    }
+
+    deinit {
+        for buffer in [hidden, qkv, context, projected, intermediate, scores] { buffer.deallocate() }
+    }
+}
