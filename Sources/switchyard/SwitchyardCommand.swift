@@ -30,7 +30,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
         commandName: "switchyard",
         abstract: "An LLM gateway that routes each request to an open or closed model by policy, cost and quality.",
         discussion: """
-            Clients use the OpenAI API (point base_url at http://HOST:PORT/v1). Models, their
+            Clients use the OpenAI API (point base_url at http://HOST:PORT/v1). Models, their \
             upstreams and prices come from a YAML file; see README.md for its keys.
             """,
         subcommands: [
