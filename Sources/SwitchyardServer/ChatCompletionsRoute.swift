@@ -35,7 +35,7 @@ struct ChatCompletionsRoute: Sendable {
         }
         let plan: PolicyGate.Plan
         do {
-            plan = try gateway.gate.plan(chatRequest, headers: request.headers, health: gateway.isHealthy)
+            plan = try await gateway.gate.plan(chatRequest, headers: request.headers, health: gateway.isHealthy)
         } catch {
             var response = Response.error(error.error)
             if let route = error.route { response.headers[SwitchyardHeader.route] = asciiHeaderValue(route) }

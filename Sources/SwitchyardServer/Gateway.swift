@@ -18,10 +18,13 @@ public final class Gateway: Sendable {
     let transport: UpstreamTransport
     let logger: Logger
     let gate: PolicyGate
+    let learned: LearnedRouter?
 
     public init(config: GatewayConfig, logger: Logger) throws {
         self.config = config
-        self.gate = try PolicyGate(config: config)
+        let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory) }
+        self.learned = learned
+        self.gate = try PolicyGate(config: config, learned: learned)
         var models: [String: ModelRuntime] = [:]
         for model in config.models { models[model.name] = ModelRuntime(config: model, reliability: config.reliability) }
         self.models = models
@@ -29,7 +32,10 @@ public final class Gateway: Sendable {
         self.logger = logger
     }
 
-    public func shutdown() async { await transport.shutdown() }
+    public func shutdown() async {
+        await transport.shutdown()
+        await learned?.shutdown()
+    }
 
     /// Whether a model can take a request now: it has a key and a deployment whose circuit is not open.
     func isHealthy(_ name: String) -> Bool {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardPolicy
 
 /// Builds the Hummingbird application that serves the gateway's HTTP API:
 /// `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`, `GET /readyz`.
@@ -49,7 +50,15 @@ public enum GatewayApplication {
                 ])
             )
         }
-        let body = JSONValue.object(JSONObject([("object", "list"), ("data", .array(data))]))
+        let routes: [JSONValue] = config.routing.routes.map { route in
+            .object(
+                JSONObject([
+                    ("id", .string(route.name)), ("object", "model"), ("created", .int(created)), ("owned_by", "switchyard:route"),
+                    ("strategy", .string(route.strategy?.rawValue ?? "profile")),
+                ])
+            )
+        }
+        let body = JSONValue.object(JSONObject([("object", "list"), ("data", .array(data + routes))]))
         return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(body)), model: nil, deployment: nil)
     }
 }

@@ -12,13 +12,15 @@ struct PolicyGate: Sendable {
     let defaultProfile: String
     let auth: AuthSettings
     let config: GatewayConfig
+    let learned: LearnedRouter?
 
     static let profileHeader = HTTPField.Name("x-switchyard-profile")!
     static let dataClassHeader = HTTPField.Name("x-switchyard-data-class")!
     static let apiKeyHeader = HTTPField.Name("x-api-key")!
 
-    init(config: GatewayConfig) throws {
+    init(config: GatewayConfig, learned: LearnedRouter?) throws {
         self.config = config
+        self.learned = learned
         let scanner = try SensitiveDataScanner(customRules: config.routing.customRules)
         engine = PolicyEngine(
             candidates: config.models.map { $0.policyCandidate(healthy: true) }, routes: config.routing.routes, scanner: scanner,
@@ -84,7 +86,7 @@ struct PolicyGate: Sendable {
         return found
     }
 
-    func plan(_ request: ChatRequest, headers: HTTPFields, health: (String) -> Bool) throws(Refusal) -> Plan {
+    func plan(_ request: ChatRequest, headers: HTTPFields, health: (String) -> Bool) async throws(Refusal) -> Plan {
         var profile = try profile(for: headers)
         var headerClass: DataClass?
         if let raw = headers[Self.dataClassHeader] {
@@ -102,20 +104,24 @@ struct PolicyGate: Sendable {
             let configured = profile.explicitModelFallbacks
             profile.explicitModelFallbacks = true
             for i in engine.candidates.indices { engine.candidates[i].healthy = true }
-            let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass)
+            let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: nil)
             let allowed = Set(decision.fallbacks)
             let fallbacks = configured ? decision.fallbacks : configFallbacks(of: explicitModel.name).filter(allowed.contains)
             return makePlan(request, texts: texts, decision: decision, profile: profile.name, route: explicitModel.name, chain: [decision.model] + fallbacks)
         }
         for i in engine.candidates.indices { engine.candidates[i].healthy = health(engine.candidates[i].name) }
-        let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass)
+        let score = await learnedScore(request, route: engine.routes[request.model], profile: profile)
+        let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: score)
         return makePlan(request, texts: texts, decision: decision, profile: profile.name, route: decision.route ?? request.model, chain: decision.targets)
     }
 
     private func decide(
-        _ engine: PolicyEngine, _ request: ChatRequest, texts: RequestTexts, profile: PolicyProfile, headerClass: DataClass?
+        _ engine: PolicyEngine, _ request: ChatRequest, texts: RequestTexts, profile: PolicyProfile, headerClass: DataClass?,
+        score: Double?
     ) throws(Refusal) -> PolicyDecision {
-        let policyRequest = PolicyRequest(model: request.model, texts: texts.texts, needs: request.policyNeeds, headerDataClass: headerClass)
+        let policyRequest = PolicyRequest(
+            model: request.model, texts: texts.texts, needs: request.policyNeeds, headerDataClass: headerClass, routerScore: score
+        )
         switch engine.decide(policyRequest, profile: profile) {
         case .success(let decision):
             return decision
@@ -127,6 +133,17 @@ struct PolicyGate: Sendable {
                 route: request.model, decision: refusal.headerReason
             )
         }
+    }
+
+    /// The learned router's score, when the request names a route whose effective strategy
+    /// asks for one. Nil (the heuristic decides) when no router is configured or scoring fails.
+    private func learnedScore(_ request: ChatRequest, route: PolicyRoute?, profile: PolicyProfile) async -> Double? {
+        guard let learned, let route else { return nil }
+        let strategy = profile.strategy == .qualityRouter ? (route.strategy ?? profile.strategy) : profile.strategy
+        guard strategy == .qualityRouter || strategy == .cascade else { return nil }
+        // RouteLLM-style routers score the user's prompt: the last user turn.
+        guard let prompt = request.messages.last(where: { $0.role == .user })?.text, !prompt.isEmpty else { return nil }
+        return try? await learned.score(prompt)
     }
 
     private func makePlan(_ request: ChatRequest, texts: RequestTexts, decision: PolicyDecision, profile: String, route: String, chain: [String]) -> Plan {

@@ -5,15 +5,17 @@ import SwitchyardPolicy
 /// The policy decision for a request, computed without calling any model, as JSON:
 /// what `switchyard route` prints. Detected data is reported as kinds and counts only.
 public enum RouteDryRun {
-    public static func decide(config: GatewayConfig, request: ChatRequest, profile: String?, dataClass: String?) throws -> JSONValue {
-        let gate = try PolicyGate(config: config)
+    public static func decide(config: GatewayConfig, request: ChatRequest, profile: String?, dataClass: String?) async throws -> JSONValue {
+        let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory) }
+        defer { if let learned { Task { await learned.shutdown() } } }
+        let gate = try PolicyGate(config: config, learned: learned)
         var headers = HTTPFields()
         if let profile { headers[PolicyGate.profileHeader] = profile }
         if let dataClass { headers[PolicyGate.dataClassHeader] = dataClass }
         // The dry run is an operator tool: it may name any profile even when keys are configured.
         let unauthenticated = PolicyGate(copying: gate, auth: AuthSettings())
         do {
-            let plan = try unauthenticated.plan(request, headers: headers, health: { name in
+            let plan = try await unauthenticated.plan(request, headers: headers, health: { name in
                 config.model(named: name)?.deployments.contains { if case .missing = $0.credential { return false } else { return true } } ?? false
             })
             let d = plan.decision
@@ -30,7 +32,8 @@ public enum RouteDryRun {
             o["detections"] = counts(d.detections)
             if let score = d.score {
                 o["score"] = .double((score.value * 1000).rounded() / 1000)
-                o["score_source"] = .string(score.source)
+                // The learned router's score reaches the engine precomputed (it runs off the event loops).
+                o["score_source"] = .string(score.source == "precomputed" ? "router" : score.source)
                 o["score_reason"] = .string(score.reason)
             }
             if let t = d.threshold { o["threshold"] = .double(t) }
@@ -65,5 +68,6 @@ extension PolicyGate {
         self.defaultProfile = other.defaultProfile
         self.auth = auth
         self.config = other.config
+        self.learned = other.learned
     }
 }

