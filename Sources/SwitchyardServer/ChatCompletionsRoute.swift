@@ -10,7 +10,7 @@ import SwitchyardPolicy
 struct ChatCompletionsRoute: Sendable {
     let gateway: Gateway
 
-    func handle(_ request: Request, context: some RequestContext) async -> Response {
+    func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
         let started = NIODeadline.now()
         let body: ByteBuffer
         do {
@@ -43,13 +43,13 @@ struct ChatCompletionsRoute: Sendable {
             return finish(response, started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context)
         }
         let outcome = await gateway.execute(chatRequest, originalBody: bytes, plan: plan)
-        var response = respond(outcome)
+        var response = respond(outcome, channel: context.channel)
         response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
         response.headers[SwitchyardHeader.decision] = asciiHeaderValue(plan.decision.headerReason)
         return finish(response, started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context, plan: plan)
     }
 
-    private func respond(_ outcome: CompletionOutcome) -> Response {
+    private func respond(_ outcome: CompletionOutcome, channel: any Channel) -> Response {
         switch outcome {
         case .complete(let model, let deployment, let body):
             return .json(status: .ok, body: body, model: model, deployment: deployment)
@@ -62,9 +62,30 @@ struct ChatCompletionsRoute: Sendable {
             let response = Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
-                    while let chunk = await relay.next() {
-                        try await writer.write(chunk)
+                    // The upstream is read by its own task so that a client that goes away
+                    // can cancel it mid-wait: cancelling drops the upstream stream, which
+                    // cancels the upstream request. A write to a closed client fails and
+                    // ends this loop; a silent upstream is covered by the watchdog.
+                    let (chunks, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+                    let pump = Task {
+                        while let chunk = await relay.next() { continuation.yield(chunk) }
+                        continuation.finish()
                     }
+                    let watchdog = Task {
+                        let tracker = try? await channel.pipeline.handler(type: InboundCloseTracker.self).get()
+                        while !Task.isCancelled {
+                            try? await Task.sleep(nanoseconds: 200_000_000)
+                            if !channel.isActive || tracker?.inputClosed == true {
+                                pump.cancel()
+                                return
+                            }
+                        }
+                    }
+                    defer {
+                        pump.cancel()
+                        watchdog.cancel()
+                    }
+                    for await chunk in chunks { try await writer.write(chunk) }
                     try await writer.finish(nil)
                 }
             )

@@ -9,8 +9,8 @@ import SwitchyardPolicy
 /// Builds the Hummingbird application that serves the gateway's HTTP API:
 /// `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`, `GET /readyz`.
 public enum GatewayApplication {
-    public static func makeRouter(gateway: Gateway) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public static func makeRouter(gateway: Gateway) -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: OpenAIErrorMiddleware())
         let chat = ChatCompletionsRoute(gateway: gateway)
         router.post("/v1/chat/completions") { request, context in await chat.handle(request, context: context) }
@@ -30,6 +30,7 @@ public enum GatewayApplication {
         let server = gateway.config.server
         return Application(
             router: makeRouter(gateway: gateway),
+            server: .http1(additionalChannelHandlers: [InboundCloseTracker()]),
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
             logger: logger
         )
@@ -60,6 +61,18 @@ public enum GatewayApplication {
         }
         let body = JSONValue.object(JSONObject([("object", "list"), ("data", .array(data + routes))]))
         return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(body)), model: nil, deployment: nil)
+    }
+}
+
+/// The per-request context: Hummingbird's core storage plus the client's channel, which
+/// streaming responses watch to notice a client that went away.
+public struct GatewayRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
 }
 

@@ -140,5 +140,6 @@ def gateway_factory():
     yield make
     for gw in started:
         alive = gw.alive()
+        logs = gw.logs()
         gw.stop()
-        assert alive, "the gateway process died during the test:\n" + gw.logs()[-3000:]
+        assert alive, "the gateway process died during the test:\n" + logs[-3000:]

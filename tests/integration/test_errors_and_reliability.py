@@ -249,3 +249,38 @@ def test_load_balancing_and_circuit_breaker(gateway_factory, fresh_sims):
         assert failures == 3, gw.logs()
     finally:
         second.stop()
+
+
+def _established_to(port: int) -> int:
+    """Established TCP connections to 127.0.0.1:port, read from /proc (IPv4)."""
+    count = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            remote, state = fields[2], fields[3]
+            if state == "01" and int(remote.split(":")[1], 16) == port:
+                count += 1
+    return count
+
+
+def test_client_disconnect_cancels_upstream_stream(gateway_factory, fresh_sims):
+    # idle and first-byte limits far above the stall, so only the disconnect can end it
+    gw = gateway_factory(config(sim_models(fresh_sims, first_byte="30s", idle="30s")), SIM_ENV)
+    port = int(fresh_sims["openai"].url.rsplit(":", 1)[1])
+    fresh_sims["openai"].faults({"stall_after_chunks": 2, "stall_ms": 4000})
+    baseline = _established_to(port)  # the test harness's own control connection
+    with httpx.Client(timeout=10) as raw:
+        with raw.stream("POST", gw.url + "/v1/chat/completions",
+                        json={"model": "oai", "stream": True, "messages": [{"role": "user", "content": "a b c d e f"}]}) as r:
+            assert r.status_code == 200
+            first = next(r.iter_raw())
+            assert first.startswith(b"data: ")
+            assert _established_to(port) >= baseline + 1
+        # leaving the block closes the client connection mid-stream
+    deadline = time.time() + 2.5
+    while time.time() < deadline and _established_to(port) > baseline:
+        time.sleep(0.05)
+    # the upstream connection was closed long before the simulator's 4 s stall ended
+    assert _established_to(port) == baseline
+    assert gw.http.get("/healthz").status_code == 200
