@@ -112,10 +112,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         case .text(let t):
             return .object(JSONObject([("type", "text"), ("text", .string(t))]))
         case .image(let url, _):
-            if url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") {
-                let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
-                let mediaType = header.split(separator: ";").first.map(String.init) ?? "image/png"
-                let data = String(url[url.index(after: comma)...])
+            if let (mediaType, data) = parseDataURL(url) {
                 return .object(JSONObject([("type", "image"), ("source", .object(JSONObject([("type", "base64"), ("media_type", .string(mediaType)), ("data", .string(data))])))]))
             }
             return .object(JSONObject([("type", "image"), ("source", .object(JSONObject([("type", "url"), ("url", .string(url))])))]))

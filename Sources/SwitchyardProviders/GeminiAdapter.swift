@@ -122,10 +122,8 @@ public struct GeminiAdapter: ProviderAdapter {
         case .text(let t):
             return .object(JSONObject([("text", .string(t))]))
         case .image(let url, _):
-            if url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") {
-                let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
-                let mime = header.split(separator: ";").first.map(String.init) ?? "image/png"
-                return .object(JSONObject([("inlineData", .object(JSONObject([("mimeType", .string(mime)), ("data", .string(String(url[url.index(after: comma)...])))])))]))
+            if let (mime, data) = parseDataURL(url) {
+                return .object(JSONObject([("inlineData", .object(JSONObject([("mimeType", .string(mime)), ("data", .string(data))])))]))
             }
             return .object(JSONObject([("fileData", .object(JSONObject([("mimeType", .string(mimeType(forURL: url))), ("fileUri", .string(url))])))]))
         case .other(let raw):

@@ -92,3 +92,11 @@ func parseUpstreamJSON(_ bytes: [UInt8]) throws(GatewayError) -> JSONObject {
     guard case .object(let o) = value else { throw .badUpstreamBody("expected a JSON object") }
     return o
 }
+
+/// Splits a `data:` URL (`data:image/png;base64,AAAA`) into its media type and payload.
+func parseDataURL(_ url: String) -> (mediaType: String, data: String)? {
+    guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else { return nil }
+    let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
+    let mediaType = header.split(separator: ";").first.map(String.init) ?? "image/png"
+    return (mediaType, String(url[url.index(after: comma)...]))
+}
