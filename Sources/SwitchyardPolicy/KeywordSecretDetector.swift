@@ -69,15 +69,25 @@ enum KeywordSecretDetector {
         return bits
     }()
 
+    /// `keywordSpans` grouped by first byte: `spansByFirst[firstSpanIndex[c]..<firstSpanIndex[c + 1]]`
+    /// are the keywords starting with `c`.
+    private static let spansByFirst: [Range<Int>] = keywordSpans.sorted { flatKeywords[$0.lowerBound] < flatKeywords[$1.lowerBound] }
+    private static let firstSpanIndex: [Int] = {
+        var idx = [Int](repeating: 0, count: 257)
+        for span in keywordSpans { idx[Int(flatKeywords[span.lowerBound]) + 1] += 1 }
+        for k in 1...256 { idx[k] += idx[k - 1] }
+        return idx
+    }()
+
     private static func containsKeyword(_ b: Bytes, _ name: Range<Int>) -> Bool {
         guard name.count >= 3 else { return false }
-        let flat = flatKeywords, spans = keywordSpans, pairs = firstPairs
+        let flat = flatKeywords, spans = spansByFirst, first = firstSpanIndex, pairs = firstPairs
         for start in name.lowerBound..<(name.upperBound - 2) {
             let c = ByteClass.lower(b[start])
             guard mayStartKeyword(c) else { continue }
             let p = Int(c) << 8 | Int(ByteClass.lower(b[start + 1]))
             guard pairs[p >> 6] & (1 << UInt64(p & 63)) != 0 else { continue }
-            for span in spans where start + span.count <= name.upperBound && flat[span.lowerBound] == c {
+            for span in spans[first[Int(c)]..<first[Int(c) + 1]] where start + span.count <= name.upperBound {
                 var ok = true
                 var k = 1
                 while k < span.count {

@@ -77,23 +77,53 @@ public struct PolicyEngine: Sendable {
 
         // 2. Classification.
         let detections = scanner.scan(req.texts.map(\.text))
-        var counts: [SensitiveKind: Int] = [:]
+        // Per-kind tallies in fixed arrays (index = position in `SensitiveKind.allCases`).
+        var kindCounts = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var detectionClass = DataClass.public
-        var blockingKinds: Set<SensitiveKind> = []
-        for ds in detections {
-            for d in ds {
-                counts[d.kind, default: 0] += 1
-                let dc = mapping.dataClass(of: d)
-                detectionClass = max(detectionClass, dc)
-                if dc > profile.maxCloudDataClass { blockingKinds.insert(d.kind) }
+        var blockingMask: UInt32 = 0
+        var presentMask: UInt32 = 0
+        let byRuleEmpty = mapping.byRule.isEmpty
+        var classCache: UInt64 = 0  // 4 bits per kind: 0 = not looked up, else rawValue + 1
+        withUnsafeMutableBytes(of: &kindCounts) { raw in
+            let tally = raw.bindMemory(to: Int.self)
+            for ds in detections {
+                for d in ds {
+                    let k = SensitiveDataScanner.kindIndex(d.kind)
+                    tally[k] += 1
+                    presentMask |= 1 << UInt32(k)
+                    let dc: DataClass
+                    if byRuleEmpty {
+                        let shift = UInt64(4 * k)
+                        let cached = (classCache >> shift) & 0xF
+                        if cached != 0 {
+                            dc = DataClass(rawValue: Int(cached) - 1) ?? .confidential
+                        } else {
+                            dc = mapping.byKind[d.kind] ?? .confidential
+                            classCache |= UInt64(dc.rawValue + 1) << shift
+                        }
+                    } else {
+                        dc = mapping.dataClass(of: d)
+                    }
+                    detectionClass = max(detectionClass, dc)
+                    if dc > profile.maxCloudDataClass { blockingMask |= 1 << UInt32(k) }
+                }
+            }
+        }
+        var counts: [SensitiveKind: Int] = [:]
+        if presentMask != 0 {
+            counts = Dictionary(minimumCapacity: presentMask.nonzeroBitCount)
+            withUnsafeBytes(of: &kindCounts) { raw in
+                let tally = raw.bindMemory(to: Int.self)
+                for (k, kind) in Self.allKinds.enumerated() where tally[k] > 0 { counts[kind] = tally[k] }
             }
         }
         let headerClass = req.headerDataClass ?? .public
         let baseClass = max(profile.defaultDataClass, headerClass)
         let dataClass = max(baseClass, detectionClass)
         let mode: RedactionMode = profile.allowRedaction ? (req.redaction ?? route?.redaction ?? profile.redaction) : .off
-        let kindList = blockingKinds.map(\.rawValue).sorted().joined(separator: "+")
-        let anyDetection = !counts.isEmpty
+        let kindList = Self.kindNames(blockingMask)
+        let anyDetection = presentMask != 0
+        let blockingKindsEmpty = blockingMask == 0
 
         var dataReason: String?
         let access: CloudAccess
@@ -103,7 +133,7 @@ public struct PolicyEngine: Sendable {
                 ? "header:\(headerClass.name)" : "profile:\(profile.name)"
             access = .denied(why)
             dataReason = "\(why)→local"
-        } else if !blockingKinds.isEmpty {
+        } else if !blockingKindsEmpty {
             if mode != .off {
                 access = .masked
                 dataReason = "pii:\(kindList)→redact"
@@ -113,7 +143,7 @@ public struct PolicyEngine: Sendable {
             }
         } else if mode == .always && anyDetection {
             access = .masked
-            dataReason = "pii:\(counts.keys.map(\.rawValue).sorted().joined(separator: "+"))→redact"
+            dataReason = "pii:\(Self.kindNames(presentMask))→redact"
         } else {
             access = .open
         }
@@ -201,30 +231,38 @@ public struct PolicyEngine: Sendable {
         let strategy = explicit != nil ? RouteStrategy.fixed : routeStrategy
         let preferred = profile.preferred
         func isPreferred(_ c: PolicyCandidate) -> Bool { preferred.contains { c.has($0) } }
+        // Sorting indices with precomputed preference flags: same comparisons, same order,
+        // without copying candidates around.
         func strongestOrder(_ cs: [PolicyCandidate], prefer: Bool) -> [PolicyCandidate] {
-            cs.sorted { a, b in
-                if prefer, isPreferred(a) != isPreferred(b) { return isPreferred(a) }
+            let pref = prefer && !preferred.isEmpty ? cs.map(isPreferred) : []
+            let idx = Self.stableOrder(cs.count) { i, j in
+                let a = cs[i], b = cs[j]
+                if !pref.isEmpty, pref[i] != pref[j] { return pref[i] }
                 if a.tier != b.tier { return a.tier > b.tier }
                 if a.qualityRank != b.qualityRank { return a.qualityRank > b.qualityRank }
                 if a.blendedPrice != b.blendedPrice { return a.blendedPrice < b.blendedPrice }
                 return a.name < b.name
             }
+            return idx.map { cs[$0] }
         }
         func cheapestOrder(_ cs: [PolicyCandidate]) -> [PolicyCandidate] {
-            cs.sorted { a, b in
-                if isPreferred(a) != isPreferred(b) { return isPreferred(a) }
+            let pref = preferred.isEmpty ? [] : cs.map(isPreferred)
+            let idx = Self.stableOrder(cs.count) { i, j in
+                let a = cs[i], b = cs[j]
+                if !pref.isEmpty, pref[i] != pref[j] { return pref[i] }
                 if a.blendedPrice != b.blendedPrice { return a.blendedPrice < b.blendedPrice }
                 if a.tier != b.tier { return a.tier > b.tier }
                 if a.qualityRank != b.qualityRank { return a.qualityRank > b.qualityRank }
                 return a.name < b.name
             }
+            return idx.map { cs[$0] }
         }
 
         let taskTexts = req.texts.filter { $0.role == .user || $0.role == .system }
-        var analysis: (score: QualityScore, signals: Set<TaskSignal>)?
-        func analyzed() -> (score: QualityScore, signals: Set<TaskSignal>) {
+        var analysis: (score: QualityScore, signalMask: UInt8)?
+        func analyzed() -> (score: QualityScore, signalMask: UInt8) {
             if let a = analysis { return a }
-            let a = heuristic.analyze(taskTexts.map(\.text))
+            let a = heuristic.analyzeCore(taskTexts.map(\.text))
             analysis = a
             return a
         }
@@ -309,7 +347,7 @@ public struct PolicyEngine: Sendable {
         var reasonData = dataReason
         if case .masked = access, plan == nil { reasonData = reasonData?.replacingOccurrences(of: "→redact", with: "→local") }
         if reasonData == nil, anyDetection {
-            reasonData = "pii:\(counts.keys.map(\.rawValue).sorted().joined(separator: "+"))→allowed"
+            reasonData = "pii:\(Self.kindNames(presentMask))→allowed"
         }
         let reason = (reasonData.map { $0 + " " } ?? "") + routing
         return .success(
@@ -317,6 +355,37 @@ public struct PolicyEngine: Sendable {
                 profile: profile.name, route: route?.name, model: chosen, fallbacks: fallbacks, strategy: strategy,
                 candidates: verdicts, detections: counts, dataClass: dataClass, score: score, threshold: threshold,
                 redaction: plan, cascade: cascade, rule: firedRule, reason: reason))
+    }
+
+    private static let allKinds = SensitiveKind.allCases
+
+    /// Indices `0..<n` stably sorted by `less` (insertion sort: candidate lists are short).
+    @inline(__always) static func stableOrder(_ n: Int, _ less: (Int, Int) -> Bool) -> [Int] {
+        var idx = [Int](repeating: 0, count: n)
+        for k in 0..<n {
+            var j = k
+            while j > 0 && less(k, idx[j - 1]) {
+                idx[j] = idx[j - 1]
+                j -= 1
+            }
+            idx[j] = k
+        }
+        return idx
+    }
+
+    /// Kind indices ordered by raw value, the order reasons list kinds in.
+    private static let kindsByName: [(index: Int, name: String)] = SensitiveKind.allCases
+        .map { (SensitiveDataScanner.kindIndex($0), $0.rawValue) }.sorted { $0.1 < $1.1 }
+
+    /// Raw values of the kinds in `mask`, sorted, joined with `+`.
+    private static func kindNames(_ mask: UInt32) -> String {
+        guard mask != 0 else { return "" }
+        var out = ""
+        for (k, name) in kindsByName where mask & (1 << UInt32(k)) != 0 {
+            if !out.isEmpty { out += "+" }
+            out += name
+        }
+        return out
     }
 
     private static func accessReason(_ a: CloudAccess) -> String {
@@ -331,11 +400,13 @@ public struct PolicyEngine: Sendable {
     /// and whose target passed the hard constraints.
     private func matchRule(
         _ rules: [RouteRule], _ texts: [PolicyText], _ kept: [PolicyCandidate],
-        _ analyzed: () -> (score: QualityScore, signals: Set<TaskSignal>)
+        _ analyzed: () -> (score: QualityScore, signalMask: UInt8)
     ) -> (RouteRule, PolicyCandidate)? {
         for rule in rules {
             guard let target = kept.first(where: { $0.name == rule.target }) else { continue }
-            if !rule.categories.isEmpty, !analyzed().signals.isDisjoint(with: rule.categories) { return (rule, target) }
+            if !rule.categories.isEmpty, !HeuristicQualityScorer.signalSet(analyzed().signalMask).isDisjoint(with: rule.categories) {
+                return (rule, target)
+            }
             for kw in rule.keywords where !kw.isEmpty {
                 let k = Array(kw.lowercased().utf8)
                 for t in texts where Self.containsWord(t.text, k) { return (rule, target) }

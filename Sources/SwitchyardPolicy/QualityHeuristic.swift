@@ -57,35 +57,80 @@ public struct HeuristicQualityScorer: Sendable {
         ("spell", .simple), ("synonym", .simple),
     ]
 
-    /// Open-addressing table: FNV-1a hash of the lower-cased word → signal (+1; 0 = empty).
+    /// Open-addressing table keyed by the word itself: its bytes (each OR 0x20, which lower-cases
+    /// letters and is one-to-one on the heuristic's word alphabet) packed little-endian into two
+    /// words. Exact comparison, so no hash collisions; `lo == 0` marks an empty slot.
     private struct WordTable {
-        var keys: [UInt64]
+        var lo: [UInt64]
+        var hi: [UInt64]
         var signals: [UInt8]
-        var mask: Int
     }
+
+    private static let tableBits = 9
+
+    /// Longest listed word, in bytes (at most 16); longer words cannot match and are not looked up.
+    private static let maxWordLength = words.reduce(0) { max($0, $1.0.utf8.count) }
 
     private static let signalOrder: [TaskSignal] = TaskSignal.allCases
     private static let reasoningIndex = TaskSignal.allCases.firstIndex(of: .reasoning)!
+    private static let codeIndex = TaskSignal.allCases.firstIndex(of: .code)!
+    private static let mathIndex = TaskSignal.allCases.firstIndex(of: .math)!
+    private static let multiPartIndex = TaskSignal.allCases.firstIndex(of: .multiPart)!
+    private static let simpleIndex = TaskSignal.allCases.firstIndex(of: .simple)!
+
+    @inline(__always) private static func slot(_ lo: UInt64, _ hi: UInt64) -> Int {
+        let h = ((lo &* 0x9E37_79B9_7F4A_7C15) ^ hi) &* 0xC2B2_AE3D_27D4_EB4F
+        return Int(truncatingIfNeeded: h &>> UInt64(64 - tableBits))
+    }
+
+    private static func pack(_ bytes: [UInt8]) -> (UInt64, UInt64) {
+        var lo: UInt64 = 0, hi: UInt64 = 0
+        for (k, b) in bytes.enumerated() {
+            let v = UInt64(b | 0x20)
+            if k < 8 { lo |= v << UInt64(8 * k) } else { hi |= v << UInt64(8 * (k - 8)) }
+        }
+        return (lo, hi)
+    }
+
+    /// Bitmap of the listed words' first two bytes (each OR 0x20): a cheap filter before the lookup.
+    private static let firstPairs: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for (w, _) in words {
+            let b = Array(w.utf8)
+            precondition(b.count >= 2)
+            let p = Int(b[0] | 0x20) << 8 | Int(b[1] | 0x20)
+            bits[p >> 6] |= 1 << UInt64(p & 63)
+        }
+        return bits
+    }()
+
+    @inline(__always) private static func pairListed(_ pairs: [UInt64], _ b0: UInt8, _ b1: UInt8) -> Bool {
+        let p = Int(b0) << 8 | Int(b1)
+        return pairs[p >> 6] & (1 &<< UInt64(p & 63)) != 0
+    }
 
     private static let table: WordTable = {
-        let size = 512
-        var t = WordTable(keys: [UInt64](repeating: 0, count: size), signals: [UInt8](repeating: 0, count: size), mask: size - 1)
+        let size = 1 << tableBits
+        var t = WordTable(
+            lo: [UInt64](repeating: 0, count: size), hi: [UInt64](repeating: 0, count: size),
+            signals: [UInt8](repeating: 0, count: size))
         for (w, sig) in words {
-            let h = fnv(Array(w.utf8))
-            var i = Int(truncatingIfNeeded: h) & t.mask
-            while t.keys[i] != 0 { i = (i + 1) & t.mask }
-            t.keys[i] = h
+            let bytes = Array(w.utf8)
+            precondition(!bytes.isEmpty && bytes.count <= 16)
+            let (lo, hi) = pack(bytes)
+            var i = slot(lo, hi)
+            var dup = false
+            while t.lo[i] != 0 {
+                if t.lo[i] == lo && t.hi[i] == hi { dup = true; break }
+                i = (i + 1) & (size - 1)
+            }
+            if dup { continue }  // first listing wins
+            t.lo[i] = lo
+            t.hi[i] = hi
             t.signals[i] = UInt8(signalOrder.firstIndex(of: sig)! + 1)
         }
         return t
     }()
-
-    /// FNV-1a over the lower-cased bytes; never 0 (0 marks an empty slot).
-    private static func fnv(_ bytes: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h | 1
-    }
 
     /// Counters collected while scanning; index = position in `TaskSignal.allCases`.
     private struct Counters {
@@ -96,10 +141,23 @@ public struct HeuristicQualityScorer: Sendable {
     }
 
     /// Scores the texts that describe the task (pass user and system texts).
-    public func score(_ texts: [String]) -> QualityScore { analyze(texts).score }
+    public func score(_ texts: [String]) -> QualityScore { analyzeCore(texts).score }
 
     /// Score plus the set of signals with at least one hit (for category route rules).
     public func analyze(_ texts: [String]) -> (score: QualityScore, signals: Set<TaskSignal>) {
+        let a = analyzeCore(texts)
+        return (a.score, Self.signalSet(a.signalMask))
+    }
+
+    /// The signals in `mask` (bit k = `TaskSignal.allCases[k]`).
+    static func signalSet(_ mask: UInt8) -> Set<TaskSignal> {
+        var signals = Set<TaskSignal>()
+        for (k, sig) in signalOrder.enumerated() where mask & (1 << UInt8(k)) != 0 { signals.insert(sig) }
+        return signals
+    }
+
+    /// ``analyze(_:)`` with the signals as a bit mask (bit k = `TaskSignal.allCases[k]`).
+    func analyzeCore(_ texts: [String]) -> (score: QualityScore, signalMask: UInt8) {
         var totalBytes = 0
         var c = Counters()
         let table = Self.table
@@ -116,35 +174,56 @@ public struct HeuristicQualityScorer: Sendable {
                 }
             }
         }
-        var hits: [TaskSignal: Int] = [:]
-        for (k, sig) in Self.signalOrder.enumerated() where c.hits[k] > 0 { hits[sig] = c.hits[k] }
-        hits[.code, default: 0] += c.fences / 2 * 2
-        if c.questions >= 2 || c.listItems >= 2 { hits[.multiPart, default: 0] += 2 }
+        // Hits per signal, indexed like `TaskSignal.allCases`.
+        var hits = c.hits
+        hits[Self.codeIndex] += c.fences / 2 * 2
+        if c.questions >= 2 || c.listItems >= 2 { hits[Self.multiPartIndex] += 2 }
 
         let tokens = Double(totalBytes) / 4
         let len = tokens <= 50 ? 0 : min(1, log2(tokens / 50) / log2(8000.0 / 50))
-        func sat(_ s: TaskSignal) -> Double {
-            let h = hits[s, default: 0]
+        @inline(__always) func sat(_ k: Int) -> Double {
+            let h = hits[k]
             return h >= 2 ? 1 : (h == 1 ? 0.5 : 0)
         }
-        let code = sat(.code), math = sat(.math), reasoning = sat(.reasoning), multi = sat(.multiPart), simple = sat(.simple)
+        let code = sat(Self.codeIndex), math = sat(Self.mathIndex), reasoning = sat(Self.reasoningIndex)
+        let multi = sat(Self.multiPartIndex), simple = sat(Self.simpleIndex)
         let value = 0.10 + 0.25 * len + 0.20 * code + 0.20 * math + 0.20 * reasoning + 0.10 * multi - 0.15 * simple
-        var parts = ["len=\(Self.fmt(len))"]
-        if code > 0 { parts.append("code=\(Self.fmt(code))") }
-        if math > 0 { parts.append("math=\(Self.fmt(math))") }
-        if reasoning > 0 { parts.append("reasoning=\(Self.fmt(reasoning))") }
-        if multi > 0 { parts.append("multi=\(Self.fmt(multi))") }
-        if simple > 0 { parts.append("simple=\(Self.fmt(simple))") }
-        let signals = Set(hits.filter { $0.value > 0 }.keys)
-        return (QualityScore(value: value, source: "heuristic", reason: parts.joined(separator: " ")), signals)
+        var reason = "len="
+        reason.reserveCapacity(64)
+        reason += Self.fmt(len)
+        if code > 0 { reason += " code=" + Self.fmt(code) }
+        if math > 0 { reason += " math=" + Self.fmt(math) }
+        if reasoning > 0 { reason += " reasoning=" + Self.fmt(reasoning) }
+        if multi > 0 { reason += " multi=" + Self.fmt(multi) }
+        if simple > 0 { reason += " simple=" + Self.fmt(simple) }
+        var mask: UInt8 = 0
+        for k in 0..<hits.count where hits[k] > 0 { mask |= 1 << UInt8(k) }
+        return (QualityScore(value: value, source: "heuristic", reason: reason), mask)
     }
 
     /// Two decimals, without Foundation's slow `String(format:)`.
     static func fmt(_ v: Double) -> String {
         let cents = Int((min(max(v, -1e9), 1e9) * 100).rounded())
-        let a = abs(cents)
-        let frac = a % 100
-        return (cents < 0 ? "-" : "") + String(a / 100) + (frac < 10 ? ".0" : ".") + String(frac)
+        let a = cents.magnitude
+        let frac = Int(a % 100)
+        // Sign, integer part, '.', two fraction digits; at most 13 bytes, so a small string.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buf in
+            var digits = a / 100
+            var end = 24
+            end -= 1; buf[end] = UInt8(48 + frac % 10)
+            end -= 1; buf[end] = UInt8(48 + frac / 10)
+            end -= 1; buf[end] = UInt8(ascii: ".")
+            repeat {
+                end -= 1
+                buf[end] = UInt8(48 + digits % 10)
+                digits /= 10
+            } while digits > 0
+            if cents < 0 {
+                end -= 1
+                buf[end] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[end..<24]), as: UTF8.self)
+        }
     }
 
     private func matches(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ s: StaticString) -> Bool {
@@ -154,6 +233,8 @@ public struct HeuristicQualityScorer: Sendable {
     }
 
     private func scanSignals(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ table: WordTable, _ c: inout Counters) {
+        let maxLen = Self.maxWordLength
+        let pairs = Self.firstPairs
         ByteFlags.table.withUnsafeBufferPointer { flags in
             var i = range.lowerBound
             let end = range.upperBound
@@ -188,30 +269,44 @@ public struct HeuristicQualityScorer: Sendable {
                     prevWord = true
                     continue
                 }
-                // One word: FNV-1a over its lower-cased bytes; trailing - and ; do not count.
-                var h: UInt64 = 0xcbf2_9ce4_8422_2325
-                var e = i
-                var trimmedEnd = i
-                var trimmedHash = h
-                while e < end {
-                    let b = buf[e]
-                    if flags[Int(b)] & ByteFlags.wordPart == 0 { break }
-                    h = (h ^ UInt64(b | ((b &- 65 < 26) ? 0x20 : 0))) &* 0x100_0000_01b3
-                    e += 1
-                    if b != UInt8(ascii: "-") && b != UInt8(ascii: ";") {
-                        trimmedEnd = e
-                        trimmedHash = h
+                // One word; trailing - and ; do not count.
+                var e = i + 1
+                while e < end && flags[Int(buf[e])] & ByteFlags.wordPart != 0 { e += 1 }
+                var te = e
+                while buf[te - 1] == UInt8(ascii: "-") || buf[te - 1] == UInt8(ascii: ";") { te -= 1 }
+                let len = te - i
+                if len >= 2 && len <= maxLen
+                    && Self.pairListed(pairs, buf[i] | 0x20, buf[i &+ 1] | 0x20)  // i + 1 < te when len >= 2
+                {
+                    var lo: UInt64 = 0, hi: UInt64 = 0
+                    let base = buf.baseAddress! + i
+                    if i &+ 16 <= buf.count {
+                        // Two unaligned loads, lower-cased, masked to the word's length.
+                        let raw = UnsafeRawPointer(base)
+                        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) | 0x2020_2020_2020_2020
+                        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) | 0x2020_2020_2020_2020
+                        if len >= 8 {
+                            lo = w0
+                            hi = len >= 16 ? w1 : w1 & ((1 &<< UInt64(8 &* (len &- 8))) &- 1)
+                        } else {
+                            lo = w0 & ((1 &<< UInt64(8 &* len)) &- 1)
+                        }
+                    } else if len <= 8 {
+                        for k in 0..<len { lo |= UInt64(base[k] | 0x20) &<< UInt64(8 &* k) }
+                    } else {
+                        for k in 0..<8 { lo |= UInt64(base[k] | 0x20) &<< UInt64(8 &* k) }
+                        for k in 8..<len { hi |= UInt64(base[k] | 0x20) &<< UInt64(8 &* (k &- 8)) }
                     }
-                }
-                if trimmedEnd - i <= 16 {
-                    let key = trimmedHash | 1
-                    var k = Int(truncatingIfNeeded: key) & table.mask
-                    while table.keys[k] != 0 {
-                        if table.keys[k] == key {
+                    let mask = table.lo.count - 1
+                    var k = Self.slot(lo, hi)
+                    while true {
+                        let kl = table.lo[k]
+                        if kl == 0 { break }
+                        if kl == lo && table.hi[k] == hi {
                             c.hits[Int(table.signals[k]) - 1] += 1
                             break
                         }
-                        k = (k + 1) & table.mask
+                        k = (k + 1) & mask
                     }
                 }
                 prevWord = flags[Int(buf[e - 1])] & ByteFlags.word != 0

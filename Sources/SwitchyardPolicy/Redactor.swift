@@ -1,3 +1,5 @@
+import Foundation
+
 /// Placeholder ↔ original value table for one request.
 ///
 /// Holds the original values, so it deliberately prints only the placeholders.
@@ -56,10 +58,12 @@ public struct Redactor: Sendable {
     public static func redact(_ texts: [String], detections: [[Detection]]) -> RedactionResult {
         var mapping = RedactionMapping()
         var byValue: [String: String] = [:]
-        var next: [SensitiveKind: Int] = [:]
-        var counts: [SensitiveKind: Int] = [:]
+        // Per kind (index = position in `SensitiveKind.allCases`): last number issued, items masked.
+        var next = [Int](repeating: 0, count: SensitiveKind.allCases.count)
+        var tally = [Int](repeating: 0, count: SensitiveKind.allCases.count)
         var out: [String] = []
         out.reserveCapacity(texts.count)
+        let stems = Self.stems
         let literal = detections.contains(where: { !$0.isEmpty }) ? placeholderLiterals(in: texts) : []
         for (idx, text) in texts.enumerated() {
             // Sorted and merged, so overlapping input can never leave part of an item unmasked.
@@ -82,18 +86,19 @@ public struct Redactor: Sendable {
                     if let existing = byValue[value] {
                         ph = existing
                     } else {
-                        var n = next[d.kind, default: 0]
+                        let kind = SensitiveDataScanner.kindIndex(d.kind)
+                        var n = next[kind]
                         var candidate: String
                         repeat {
                             n += 1
-                            candidate = "[\(d.kind.placeholderStem)_\(n)]"
-                        } while literal.contains(candidate)
-                        next[d.kind] = n
+                            candidate = "[" + stems[kind] + "_" + String(n) + "]"
+                        } while !literal.isEmpty && literal.contains(candidate)
+                        next[kind] = n
                         ph = candidate
                         byValue[value] = ph
                         mapping.add(placeholder: ph, original: value)
                     }
-                    counts[d.kind, default: 0] += 1
+                    tally[SensitiveDataScanner.kindIndex(d.kind)] += 1
                     result.append(contentsOf: ph.utf8)
                     pos = r.upperBound
                 }
@@ -102,8 +107,17 @@ public struct Redactor: Sendable {
             }
             out.append(String(decoding: result, as: UTF8.self))
         }
+        var counts: [SensitiveKind: Int] = [:]
+        let present = tally.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        if present > 0 {
+            counts = Dictionary(minimumCapacity: present)
+            for (k, kind) in SensitiveKind.allCases.enumerated() where tally[k] > 0 { counts[kind] = tally[k] }
+        }
         return RedactionResult(texts: out, mapping: mapping, counts: counts)
     }
+
+    /// `placeholderStem` of each kind, indexed like `SensitiveKind.allCases`.
+    private static let stems: [String] = SensitiveKind.allCases.map(\.placeholderStem)
 
     /// Every `[UPPER_SNAKE_123]` already present in the input.
     static func placeholderLiterals(in texts: [String]) -> Set<String> {
@@ -111,12 +125,12 @@ public struct Redactor: Sendable {
         for t in texts {
             var s = t
             s.withUTF8 { buf in
+                guard let base = buf.baseAddress else { return }
                 var i = 0
                 while i < buf.count {
-                    guard buf[i] == UInt8(ascii: "[") else {
-                        i += 1
-                        continue
-                    }
+                    // Jump to the next `[` (memchr is vectorised).
+                    guard let hit = memchr(base + i, Int32(UInt8(ascii: "[")), buf.count - i) else { return }
+                    i = UnsafeRawPointer(hit).assumingMemoryBound(to: UInt8.self) - base
                     var j = i + 1
                     while j < buf.count && j - i < 64 && (ByteClass.isUpper(buf[j]) || buf[j] == UInt8(ascii: "_") || ByteClass.isDigit(buf[j])) {
                         j += 1

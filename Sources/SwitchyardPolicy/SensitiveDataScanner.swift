@@ -76,7 +76,12 @@ public struct SensitiveDataScanner: Sendable {
                 joined.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<bEnd]))
             }
             let joint = aCount - aStart
-            let found = scan(String(decoding: joined, as: UTF8.self))
+            let found: [Detection]
+            if compiled.isEmpty {
+                found = joined.withUnsafeBufferPointer { Self.resolve(scanBuiltins(Bytes(p: $0))) }
+            } else {
+                found = scan(String(decoding: joined, as: UTF8.self))
+            }
             var addA: [Detection] = [], addB: [Detection] = []
             for d in found {
                 let lo = d.utf8Range.lowerBound, hi = d.utf8Range.upperBound
@@ -126,7 +131,24 @@ public struct SensitiveDataScanner: Sendable {
         return nil
     }
 
-    private static func bit(_ k: SensitiveKind) -> UInt32 { 1 << UInt32(SensitiveKind.allCases.firstIndex(of: k)!) }
+    @inline(__always) private static func bit(_ k: SensitiveKind) -> UInt32 { 1 << UInt32(kindIndex(k)) }
+
+    /// Position of `k` in `SensitiveKind.allCases` (declaration order), without allocating it.
+    @inline(__always) static func kindIndex(_ k: SensitiveKind) -> Int {
+        switch k {
+        case .email: return 0
+        case .phone: return 1
+        case .creditCard: return 2
+        case .iban: return 3
+        case .ssn: return 4
+        case .ipAddress: return 5
+        case .privateKey: return 6
+        case .apiKey: return 7
+        case .jwt: return 8
+        case .secret: return 9
+        case .custom: return 10
+        }
+    }
 
     private static func priority(_ k: SensitiveKind) -> Int {
         switch k {
@@ -144,6 +166,15 @@ public struct SensitiveDataScanner: Sendable {
     /// Sort, then merge overlaps: contained items vanish, partial overlaps extend the kept span.
     static func resolve(_ ds: [Detection]) -> [Detection] {
         guard ds.count > 1 else { return ds }
+        // Common case: already in order and disjoint, so sorting and merging would change nothing.
+        var inOrder = true
+        for k in 1..<ds.count where ds[k - 1].utf8Range.upperBound > ds[k].utf8Range.lowerBound
+            || ds[k - 1].utf8Range.lowerBound >= ds[k].utf8Range.lowerBound
+        {
+            inOrder = false
+            break
+        }
+        if inOrder { return ds }
         let sorted = ds.sorted {
             if $0.utf8Range.lowerBound != $1.utf8Range.lowerBound { return $0.utf8Range.lowerBound < $1.utf8Range.lowerBound }
             if $0.utf8Range.upperBound != $1.utf8Range.upperBound { return $0.utf8Range.upperBound > $1.utf8Range.upperBound }
@@ -208,27 +239,41 @@ public struct SensitiveDataScanner: Sendable {
                     (prev == UInt8(ascii: "-") || prev == UInt8(ascii: ".") || prev == UInt8(ascii: "/"))
                     && ByteClass.isDigit(b.at(i - 2))
                 if !continuation {
-                    if card, let r = FinancialDetectors.card(b, at: i) {
+                    // Shape of the digit run, to skip detectors that cannot match here: each
+                    // condition below is necessary for its detector to return a range.
+                    var runEnd = i + 1
+                    while runEnd < n && ByteClass.isDigit(b[runEnd]) { runEnd += 1 }
+                    let run = runEnd - i
+                    let next = b.at(runEnd)
+                    let spaceOrDash = next == 0x20 || next == UInt8(ascii: "-")
+                    if card, run >= 13 || spaceOrDash, let r = FinancialDetectors.card(b, at: i) {
                         add(.creditCard, "luhn_card", r)
                         i = r.upperBound
                         continue
                     }
-                    if ssn, let r = FinancialDetectors.ssn(b, at: i) {
+                    if ssn, run == 3 && spaceOrDash, let r = FinancialDetectors.ssn(b, at: i) {
                         add(.ssn, "us_ssn", r)
                         i = r.upperBound
                         continue
                     }
-                    if ip, let r = NetworkDetectors.ipv4(b, at: i) {
+                    if ip, run <= 3 && next == UInt8(ascii: "."), let r = NetworkDetectors.ipv4(b, at: i) {
                         add(.ipAddress, "ipv4", r)
                         i = r.upperBound
                         continue
                     }
-                    if phone, let r = ContactDetectors.nanpPhone(b, at: i) ?? ContactDetectors.trunkPhone(b, at: i) {
+                    let phoneSep = spaceOrDash || next == UInt8(ascii: ".")
+                    if phone,
+                        let r = (phoneSep && (run == 1 || run == 3) ? ContactDetectors.nanpPhone(b, at: i) : nil)
+                            ?? (c == UInt8(ascii: "0") && run >= 2 && run <= 5 && (spaceOrDash || next == UInt8(ascii: "/"))
+                                ? ContactDetectors.trunkPhone(b, at: i) : nil)
+                    {
                         add(.phone, "national_phone", r)
                         i = r.upperBound
                         continue
                     }
-                    if ip, let r = NetworkDetectors.ipv6(b, at: i) {
+                    if ip, fl[Int(next)] & ByteFlags.hex != 0 || next == UInt8(ascii: ":") || next == UInt8(ascii: "."),
+                        let r = NetworkDetectors.ipv6(b, at: i)
+                    {
                         add(.ipAddress, "ipv6", r)
                         i = r.upperBound
                         continue
@@ -248,7 +293,7 @@ public struct SensitiveDataScanner: Sendable {
                     while hexEnd < n && fl[Int(b[hexEnd])] & ByteFlags.hex != 0 { hexEnd += 1 }
                     ipHere = hexEnd < n && b[hexEnd] == UInt8(ascii: ":")
                 }
-                if f & ByteFlags.letterTrigger == 0 && !ipHere {
+                if !ipHere && (f & ByteFlags.letterTrigger == 0 || !Self.mayTrigger(c, b.at(i + 1))) {
                     i = skipWord(i + 1)
                     continue
                 }
@@ -306,6 +351,22 @@ public struct SensitiveDataScanner: Sendable {
         }
         }
         return out
+    }
+
+    /// False when `letterTriggered` cannot match at a word starting with `c`, `c2` (upper-case
+    /// letters always may: AWS keys, IBANs). Mirrors the prefixes the token detectors require.
+    @inline(__always) private static func mayTrigger(_ c: UInt8, _ c2: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return true
+        case UInt8(ascii: "g"): return c2 == UInt8(ascii: "h") || c2 == UInt8(ascii: "i")  // gh…_, github_pat_
+        case UInt8(ascii: "x"): return c2 == UInt8(ascii: "a") || c2 == UInt8(ascii: "o")  // xapp-, xox…
+        case UInt8(ascii: "s"): return c2 == UInt8(ascii: "k")  // sk-
+        case UInt8(ascii: "e"): return c2 == UInt8(ascii: "y")  // eyJ
+        case UInt8(ascii: "i"): return c2 == UInt8(ascii: "s")  // is
+        case UInt8(ascii: "w"): return c2 == UInt8(ascii: "a")  // was
+        case UInt8(ascii: "b"): return c2 | 0x20 == UInt8(ascii: "e")  // bearer (any case)
+        default: return true
+        }
     }
 
     private func letterTriggered(

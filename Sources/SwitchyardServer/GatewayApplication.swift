@@ -30,7 +30,7 @@ public enum GatewayApplication {
         let server = gateway.config.server
         return Application(
             router: makeRouter(gateway: gateway),
-            server: .http1(additionalChannelHandlers: [InboundCloseTracker()]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [InboundCloseTracker()])),
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
             logger: logger
         )
