@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // Per-request policy: sensitive-data detectors, reversible redaction, candidate filtering, strategies. Pure Swift.
@@ -46,6 +51,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Request log, virtual keys, budgets and rate limits: SQLite (GRDB) or PostgreSQL (postgres-nio).
+        .target(
+            name: "SwitchyardStore",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // One adapter per upstream wire protocol, translating to and from the canonical types. No I/O.
         .target(name: "SwitchyardProviders", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         // The HTTP gateway: routes, SSE relay, reliability (retries, fallbacks, breakers).
@@ -57,7 +74,10 @@ let package = Package(
                 "SwitchyardProviders",
                 "SwitchyardRouting",
                 "SwitchyardEmbeddings",
+                "SwitchyardStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

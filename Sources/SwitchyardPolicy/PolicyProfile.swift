@@ -23,6 +23,14 @@ public enum RedactionMode: String, Codable, Sendable, Hashable {
     case always
 }
 
+/// A profile's answer to "this key's budget cannot cover the request".
+public enum BudgetAction: String, Codable, Sendable, Hashable, CaseIterable {
+    /// 429 `budget_exceeded`.
+    case refuse
+    /// Serve it from the open/local tier instead, and say so in `x-switchyard-decision`.
+    case degrade
+}
+
 /// A named policy bundle selected per request (API key, header or route). Plain data, so
 /// users can write their own in config next to the built-ins.
 public struct PolicyProfile: Codable, Sendable, Hashable {
@@ -51,14 +59,17 @@ public struct PolicyProfile: Codable, Sendable, Hashable {
     public var maxBlendedPrice: Double?
     /// Whether an explicitly requested model may fall back to other models.
     public var explicitModelFallbacks: Bool
+    /// What happens when a key's budget cannot cover a request's worst case.
+    public var onBudgetExceeded: BudgetAction
 
     public init(
         name: String, defaultDataClass: DataClass = .public, maxCloudDataClass: DataClass = .internal,
         allowedModels: [String]? = nil, allowedTiers: [QualityTier]? = nil, allowedHosting: [ModelHosting]? = nil,
         strategy: RouteStrategy = .qualityRouter, allowRedaction: Bool = false, redaction: RedactionMode = .off,
         routerThreshold: Double = 0.5, preferred: [CandidateTrait] = [], maxBlendedPrice: Double? = nil,
-        explicitModelFallbacks: Bool = false
+        explicitModelFallbacks: Bool = false, onBudgetExceeded: BudgetAction = .refuse
     ) {
+        self.onBudgetExceeded = onBudgetExceeded
         self.name = name
         self.defaultDataClass = defaultDataClass
         self.maxCloudDataClass = maxCloudDataClass
@@ -84,7 +95,8 @@ public struct PolicyProfile: Codable, Sendable, Hashable {
     public static let maxQuality = PolicyProfile(name: "max-quality", strategy: .strongest)
     /// Open/local models unless the router is very sure a frontier model is needed.
     public static let budget = PolicyProfile(
-        name: "budget", strategy: .qualityRouter, routerThreshold: 0.8, preferred: [.open, .local])
+        name: "budget", strategy: .qualityRouter, routerThreshold: 0.8, preferred: [.open, .local],
+        onBudgetExceeded: .degrade)
     /// Closed frontier models by default for fast prototyping; detection still on.
     public static let prototype = PolicyProfile(name: "prototype", strategy: .strongest, preferred: [.closed])
     /// Default: the router decides, privacy enforced.
@@ -101,6 +113,7 @@ public struct PolicyProfile: Codable, Sendable, Hashable {
         case allowedModels = "allowed_models", allowedTiers = "allowed_tiers", allowedHosting = "allowed_hosting"
         case strategy, allowRedaction = "allow_redaction", redaction, routerThreshold = "router_threshold"
         case preferred, maxBlendedPrice = "max_blended_price", explicitModelFallbacks = "explicit_model_fallbacks"
+        case onBudgetExceeded = "on_budget_exceeded"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,5 +131,6 @@ public struct PolicyProfile: Codable, Sendable, Hashable {
         preferred = try c.decodeIfPresent([CandidateTrait].self, forKey: .preferred) ?? []
         maxBlendedPrice = try c.decodeIfPresent(Double.self, forKey: .maxBlendedPrice)
         explicitModelFallbacks = try c.decodeIfPresent(Bool.self, forKey: .explicitModelFallbacks) ?? false
+        onBudgetExceeded = try c.decodeIfPresent(BudgetAction.self, forKey: .onBudgetExceeded) ?? .refuse
     }
 }

@@ -45,11 +45,18 @@ public struct PolicyRoute: Codable, Sendable, Hashable {
     public var redaction: RedactionMode?
     /// Keyword/category rules evaluated before the strategy, first match wins.
     public var rules: [RouteRule]
+    /// Whether the request log keeps this route's prompt and answer text (off by default).
+    public var logText: Bool
+    /// The frontier model this route's savings are measured against (default: the gateway's).
+    public var referenceModel: String?
 
     public init(
         name: String, strategy: RouteStrategy? = nil, candidates: [String] = [], threshold: Double? = nil,
-        strongModel: String? = nil, weakModel: String? = nil, redaction: RedactionMode? = nil, rules: [RouteRule] = []
+        strongModel: String? = nil, weakModel: String? = nil, redaction: RedactionMode? = nil, rules: [RouteRule] = [],
+        logText: Bool = false, referenceModel: String? = nil
     ) {
+        self.logText = logText
+        self.referenceModel = referenceModel
         self.name = name
         self.strategy = strategy
         self.candidates = candidates
@@ -62,6 +69,7 @@ public struct PolicyRoute: Codable, Sendable, Hashable {
 
     private enum CodingKeys: String, CodingKey {
         case name, strategy, candidates, threshold, strongModel = "strong_model", weakModel = "weak_model", redaction, rules
+        case logText = "log_text", referenceModel = "reference_model"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -74,5 +82,7 @@ public struct PolicyRoute: Codable, Sendable, Hashable {
         weakModel = try c.decodeIfPresent(String.self, forKey: .weakModel)
         redaction = try c.decodeIfPresent(RedactionMode.self, forKey: .redaction)
         rules = try c.decodeIfPresent([RouteRule].self, forKey: .rules) ?? []
+        logText = try c.decodeIfPresent(Bool.self, forKey: .logText) ?? false
+        referenceModel = try c.decodeIfPresent(String.self, forKey: .referenceModel)
     }
 }

@@ -16,11 +16,19 @@ public struct OpenAIAdapter: ProviderAdapter {
         if let key = target.apiKey { headers.append(("authorization", "Bearer \(key)")) }
         headers += target.model.headers
         let body: [UInt8]
-        if request.model == target.model.upstreamModel {
+        // Streams are asked for their usage so that they can be priced like non-streamed
+        // answers; the relay drops the extra chunk when the client did not ask for it.
+        let injectUsage = request.stream && !request.includeUsage && target.model.requestStreamUsage
+        if request.model == target.model.upstreamModel && !injectUsage {
             body = originalBody
         } else {
             var raw = request.raw
             raw["model"] = .string(target.model.upstreamModel)
+            if injectUsage {
+                var options = raw["stream_options"]?.objectValue ?? JSONObject()
+                options["include_usage"] = .bool(true)
+                raw["stream_options"] = .object(options)
+            }
             body = JSONWriter.bytes(.object(raw))
         }
         return UpstreamHTTPRequest(url: target.deployment.baseURL + "/chat/completions", headers: headers, body: body)
@@ -52,7 +60,8 @@ public struct OpenAIAdapter: ProviderAdapter {
         )
     }
 
-    static func decodeUsage(_ value: JSONValue) -> Usage? {
+    /// Usage from an OpenAI `usage` object (responses and the final stream chunk).
+    public static func decodeUsage(_ value: JSONValue) -> Usage? {
         guard case .object(let u) = value, let prompt = u["prompt_tokens"]?.intValue else { return nil }
         return Usage(
             promptTokens: prompt,

@@ -25,6 +25,11 @@ import Yams
 ///     anthropic_version: "2023-06-01"
 ///     timeouts: {connect: 5s, first_byte: 120s, idle: 60s, total: 600s}
 ///     retry: {max_retries: 1, initial_backoff: 100ms, max_backoff: 5s, max_retry_after: 10s}
+///     stream_usage: true                # ask OpenAI-compatible upstreams for stream usage
+/// database: {url: switchyard.db, flush_interval: 500ms, batch_size: 500, store_text: false}
+/// admin: {token: ${SWITCHYARD_ADMIN_TOKEN}}
+/// auth: {require_keys: false, keys: [{name, key, profile}]}
+/// accounting: {reference_model: gpt-5, key_cache: 2s, default_max_output_tokens: 4096}
 /// ```
 public enum ConfigLoader {
     public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
@@ -34,7 +39,10 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(file: file, path: "", line: nil, message: "cannot read the file (\(error.localizedDescription))")
         }
-        return try parse(yaml: text, file: file, environment: environment)
+        var config = try parse(yaml: text, file: file, environment: environment)
+        // A config file without a `database` section still gets its request log, beside it.
+        if config.database == nil { config.database = .default(configFile: file) }
+        return config
     }
 
     public static func parse(yaml: String, file: String = "<config>", environment: [String: String] = [:]) throws -> GatewayConfig {
@@ -50,7 +58,7 @@ public enum ConfigLoader {
             throw ConfigError(file: file, path: "", line: nil, message: "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "", file: file, environment: environment)
-            .mapping(allowed: ["server", "models", "reliability", "routing", "auth"])
+            .mapping(allowed: ["server", "models", "reliability", "routing", "auth", "database", "admin", "accounting"])
         var config = GatewayConfig(models: [])
         if let server = top["server"] { config.server = try parseServer(server) }
         if let reliability = top["reliability"] { config.reliability = try parseReliability(reliability) }
@@ -66,6 +74,33 @@ public enum ConfigLoader {
         }
         if let routing = top["routing"] { config.routing = try parseRouting(routing, models: Set(seen.keys)) }
         if let auth = top["auth"] { config.auth = try parseAuth(auth, profiles: Set(config.routing.allProfiles.keys)) }
+        config.database = try top["database"].map { try parseDatabase($0, file: file) }
+        if let admin = top["admin"] {
+            let am = try admin.mapping(allowed: ["token"])
+            if let t = am["token"] {
+                switch try t.interpolated() {
+                case .resolved(let token):
+                    if !token.isEmpty && token.count < 16 { throw t.error("the admin token must be at least 16 characters") }
+                    config.admin.token = token.isEmpty ? nil : token
+                case .missing: config.admin.token = nil
+                }
+            }
+        }
+        if let accounting = top["accounting"] {
+            let am = try accounting.mapping(allowed: ["reference_model", "key_cache", "default_max_output_tokens"])
+            if let n = am["reference_model"] {
+                let name = try n.string()
+                if seen[name] == nil { throw n.error("'\(name)' is not a configured model") }
+                config.accounting.referenceModel = name
+            }
+            if let n = am["key_cache"] { config.accounting.keyCacheSeconds = try n.duration() }
+            if let n = am["default_max_output_tokens"] { config.accounting.defaultMaxOutputTokens = try n.int(min: 1) }
+        }
+        for route in config.routing.routes {
+            if let reference = route.referenceModel, seen[reference] == nil {
+                throw ConfigError(file: file, path: "routing.routes", line: nil, message: "route '\(route.name)' names reference_model '\(reference)', which is not a configured model")
+            }
+        }
         if config.routing.allProfiles[config.routing.defaultProfile] == nil {
             throw ConfigError(file: file, path: "routing.default_profile", line: nil, message: "unknown profile '\(config.routing.defaultProfile)'")
         }
@@ -116,7 +151,7 @@ public enum ConfigLoader {
     static let modelKeys: Set<String> = [
         "name", "provider", "base_url", "api_key", "deployments", "upstream_model", "openness", "hosting", "price",
         "context_window", "max_output_tokens", "capabilities", "fallbacks", "headers", "anthropic_version", "timeouts", "retry",
-        "tier", "quality_rank",
+        "tier", "quality_rank", "stream_usage",
     ]
 
     static func parseModel(_ node: ConfigNode) throws -> ModelConfig {
@@ -181,6 +216,7 @@ public enum ConfigLoader {
         if let v = m["anthropic_version"] { model.anthropicVersion = try v.string() }
         if let v = m["tier"] { model.tier = try enumValue(v, QualityTier.self) }
         if let v = m["quality_rank"] { model.qualityRank = try v.int() }
+        if let v = m["stream_usage"] { model.requestStreamUsage = try v.bool() }
         if let t = m["timeouts"] {
             let tm = try t.mapping(allowed: ["connect", "first_byte", "idle", "total"])
             if let n = tm["connect"] { model.timeouts.connect = try positive(n) }
@@ -240,9 +276,26 @@ public enum ConfigLoader {
         return r
     }
 
+    static func parseDatabase(_ node: ConfigNode, file: String) throws -> DatabaseSettings {
+        let m = try node.mapping(allowed: ["url", "flush_interval", "batch_size", "store_text"])
+        var settings = DatabaseSettings.default(configFile: file)
+        if let n = m["url"] {
+            guard case .resolved(let url) = try n.interpolated(), !url.isEmpty else { throw n.error("the database URL is empty or names an unset variable") }
+            guard let backend = DatabaseSettings.backend(from: url, configFile: file) else {
+                throw n.error("expected a SQLite path, sqlite:PATH or a postgres:// URL")
+            }
+            settings.backend = backend
+        }
+        if let n = m["flush_interval"] { settings.flushInterval = try positive(n) }
+        if let n = m["batch_size"] { settings.batchSize = try n.int(min: 1) }
+        if let n = m["store_text"] { settings.storeText = try n.bool() }
+        return settings
+    }
+
     static func parseAuth(_ node: ConfigNode, profiles: Set<String>) throws -> AuthSettings {
-        let m = try node.mapping(allowed: ["keys"])
+        let m = try node.mapping(allowed: ["keys", "require_keys"])
         var auth = AuthSettings()
+        auth.requireKeys = try m["require_keys"]?.bool() ?? false
         for keyNode in try m["keys"]?.list() ?? [] {
             let km = try keyNode.mapping(allowed: ["name", "key", "profile"])
             let name = try km.required("name").string()

@@ -10,11 +10,19 @@ public struct GatewayConfig: Sendable {
     public var reliability: ReliabilitySettings
     public var routing: RoutingSettings
     public var auth: AuthSettings
+    /// Nil: no request log, keys, budgets or rate limits (in-memory configs, unit tests).
+    public var database: DatabaseSettings?
+    public var admin: AdminSettings
+    public var accounting: AccountingSettings
 
     public init(
         server: ServerSettings = ServerSettings(), models: [ModelConfig], reliability: ReliabilitySettings = ReliabilitySettings(),
-        routing: RoutingSettings = RoutingSettings(), auth: AuthSettings = AuthSettings()
+        routing: RoutingSettings = RoutingSettings(), auth: AuthSettings = AuthSettings(), database: DatabaseSettings? = nil,
+        admin: AdminSettings = AdminSettings(), accounting: AccountingSettings = AccountingSettings()
     ) {
+        self.database = database
+        self.admin = admin
+        self.accounting = accounting
         self.server = server
         self.models = models
         self.reliability = reliability
@@ -23,6 +31,14 @@ public struct GatewayConfig: Sendable {
     }
 
     public func model(named name: String) -> ModelConfig? { models.first { $0.name == name } }
+
+    /// The model counterfactual costs are priced with for a route: the route's own
+    /// reference, the configured one, or the priciest closed model.
+    public func referenceModel(forRoute route: String?) -> ModelConfig? {
+        if let route, let name = routing.routes.first(where: { $0.name == route })?.referenceModel, let m = model(named: name) { return m }
+        if let name = accounting.referenceModel, let m = model(named: name) { return m }
+        return models.filter { $0.openness == .closed }.max { $0.price.blended < $1.price.blended }
+    }
 }
 
 public struct ServerSettings: Sendable {
@@ -53,6 +69,9 @@ public struct Price: Sendable, Equatable {
         self.outputPerMTok = outputPerMTok
         self.cachedInputPerMTok = cachedInputPerMTok
     }
+
+    /// A single figure for ordering models by price: three input tokens per output token.
+    public var blended: Double { (3 * inputPerMTok + outputPerMTok) / 4 }
 
     /// Cost in dollars of one call with this usage.
     public func cost(of usage: Usage) -> Double {
@@ -119,6 +138,9 @@ public struct ModelConfig: Sendable {
     public var tier: QualityTier
     /// Finer strength ordering within a tier; higher is stronger.
     public var qualityRank: Int
+    /// Ask OpenAI-compatible upstreams for `stream_options.include_usage` on every stream
+    /// (off for servers that reject the field).
+    public var requestStreamUsage: Bool = true
 
     public init(
         name: String, provider: ProviderKind, upstreamModel: String? = nil, openness: Openness, hosting: Hosting,

@@ -17,8 +17,14 @@ public struct AuthSettings: Sendable {
     }
 
     public var keys: [Key] = []
-    public var devMode: Bool { keys.isEmpty }
-    public init(keys: [Key] = []) { self.keys = keys }
+    /// Refuse requests without a valid key even when no static keys are configured
+    /// (virtual keys live in the database).
+    public var requireKeys: Bool = false
+    public var devMode: Bool { keys.isEmpty && !requireKeys }
+    public init(keys: [Key] = [], requireKeys: Bool = false) {
+        self.keys = keys
+        self.requireKeys = requireKeys
+    }
 }
 
 /// Policy configuration: profiles (built-ins plus the user's), routes that clients name

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// Everything the gateway keeps in a database, behind one seam with two implementations:
+/// SQLite for one process and PostgreSQL for replicas that share keys, budgets and limits.
+///
+/// Budget and rate-limit operations are single atomic statements, so that concurrent
+/// requests, in one process or in several, can never both take the last of a budget.
+public protocol AccountingStore: Sendable {
+    /// Creates or upgrades the schema; safe to run from several processes at once.
+    func migrate() async throws
+
+    func createKey(_ key: KeyRecord) async throws
+    func key(id: String) async throws -> KeyRecord?
+    func listKeys() async throws -> [KeyRecord]
+    /// False when no such key exists (revoking twice keeps the first time).
+    func revokeKey(id: String, at date: Date) async throws -> Bool
+
+    /// Adds `amount` to the period's reservations if spent + reserved + amount stays within
+    /// `limit`; false otherwise.
+    func reserve(keyID: String, period: String, amount: Double, limit: Double) async throws -> Bool
+    /// Releases a reservation and records what was actually spent.
+    func settle(keyID: String, period: String, reserved: Double, actual: Double) async throws
+    /// Spent and reserved amounts of a key in one period.
+    func budgetUsage(keyID: String, period: String) async throws -> (spent: Double, reserved: Double)
+
+    /// Counts one request and `tokens` against the key's window unless a limit would be passed.
+    func admit(keyID: String, window: Int64, tokens: Int, rpm: Int?, tpm: Int?) async throws -> RateDecision
+    /// Adds tokens learnt after the fact (the answer's) to a window.
+    func addTokens(keyID: String, window: Int64, tokens: Int) async throws
+
+    func append(_ records: [RequestRecord]) async throws
+    func report(since: Date, until: Date) async throws -> UsageReport
+    /// Drops rate-limit windows older than `window`.
+    func pruneWindows(before window: Int64) async throws
+
+    func close() async
+}
+
+/// Opens the configured database and runs its migrations.
+public enum StoreFactory {
+    public static func open(_ settings: DatabaseSettings, logger: Logger) async throws -> any AccountingStore {
+        let store: any AccountingStore
+        switch settings.backend {
+        case .sqlite(let path): store = try SQLiteStore(path: path)
+        case .postgres(let url): store = try PostgresStore(url: url, logger: logger)
+        }
+        try await store.migrate()
+        return store
+    }
+}
