@@ -1,22 +1,42 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardPolicy
+import SwitchyardProviders
 
-/// `POST /v1/chat/completions`: read and validate the body, resolve the model, let the
-/// gateway run the attempt chain, and answer as JSON or as an SSE stream.
+/// `POST /v1/chat/completions`: read and validate the body, authenticate, decide by
+/// policy, admit against the key's limits and budget, let the gateway run the attempt
+/// chain, answer as JSON or as an SSE stream, and account for it.
 struct ChatCompletionsRoute: Sendable {
     let gateway: Gateway
 
+    static let requestIDHeader = HTTPField.Name("x-request-id")!
+
+    /// What is known about the request so far, for the log row.
+    private struct Context {
+        var id: String
+        var started: Date
+        var clock: UInt64
+        var caller = Caller.anonymous
+        var profile = "-"
+        var route = "-"
+        var decision = "-"
+        var stream = false
+        var request: ChatRequest?
+        var logText = false
+    }
+
     func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
-        let started = NIODeadline.now()
+        gateway.metrics.requestStarted()
+        var ctx = Context(id: Self.newID(), started: Date(), clock: DispatchTime.now().uptimeNanoseconds)
         let body: ByteBuffer
         do {
             body = try await readBody(request)
         } catch {
-            return finish(.error(error), started: started, requestModel: nil, stream: false, context: context)
+            return await refuse(error, ctx)
         }
         let bytes = Array(buffer: body)
         let chatRequest: ChatRequest
@@ -29,37 +49,102 @@ struct ChatCompletionsRoute: Sendable {
             }
             chatRequest = try OpenAIRequestDecoder.decode(json)
         } catch let error as GatewayError {
-            return finish(.error(error), started: started, requestModel: nil, stream: false, context: context)
+            return await refuse(error, ctx)
         } catch {
-            return finish(.error(.invalidRequest("\(error)")), started: started, requestModel: nil, stream: false, context: context)
+            return await refuse(.invalidRequest("\(error)"), ctx)
         }
-        let plan: PolicyGate.Plan
+        ctx.request = chatRequest
+        ctx.stream = chatRequest.stream
+        ctx.route = chatRequest.model
         do {
-            plan = try await gateway.gate.plan(chatRequest, headers: request.headers, health: gateway.isHealthy)
+            ctx.caller = try await gateway.authenticator.authenticate(request.headers)
         } catch {
-            var response = Response.error(error.error)
-            if let route = error.route { response.headers[SwitchyardHeader.route] = asciiHeaderValue(route) }
-            if let decision = error.decision { response.headers[SwitchyardHeader.decision] = asciiHeaderValue(decision) }
-            return finish(response, started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context)
+            return await refuse(error, ctx)
         }
-        let outcome = await gateway.execute(chatRequest, originalBody: bytes, plan: plan)
-        var response = respond(outcome, channel: context.channel)
+        var plan: PolicyGate.Plan
+        do {
+            plan = try await gateway.gate.plan(chatRequest, caller: ctx.caller, headers: request.headers, health: gateway.isHealthy)
+        } catch {
+            if let route = error.route { ctx.route = route }
+            if let decision = error.decision { ctx.decision = decision }
+            return await refuse(error.error, ctx)
+        }
+        ctx.profile = plan.profile
+        ctx.route = plan.route
+        ctx.logText = gateway.config.routing.routes.first { $0.name == plan.route }?.logText ?? false
+        let ticket: Accountant.Ticket
+        switch await gateway.accountant.admit(chatRequest, caller: ctx.caller, plan: plan) {
+        case .admitted(let t, let admittedPlan):
+            ticket = t
+            plan = admittedPlan
+        case .refused(let error):
+            ctx.decision = plan.decision.headerReason
+            return await refuse(error, ctx)
+        }
+        ctx.decision = plan.budgetNote.map { "\($0); \(plan.decision.headerReason)" } ?? plan.decision.headerReason
+        let upstreamStart = DispatchTime.now().uptimeNanoseconds
+        let outcome = await gateway.execute(chatRequest, originalBody: bytes, plan: plan, collectText: ctx.logText)
+        let upstreamSeconds = Double(DispatchTime.now().uptimeNanoseconds - upstreamStart) / 1e9
+        var response = await respond(outcome, ctx: ctx, ticket: ticket, upstreamSeconds: upstreamSeconds, channel: context.channel)
         response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
-        response.headers[SwitchyardHeader.decision] = asciiHeaderValue(plan.decision.headerReason)
-        return finish(response, started: started, requestModel: chatRequest.model, stream: chatRequest.stream, context: context, plan: plan)
+        response.headers[SwitchyardHeader.decision] = asciiHeaderValue(ctx.decision)
+        response.headers[Self.requestIDHeader] = ctx.id
+        log(response, ctx)
+        return response
     }
 
-    private func respond(_ outcome: CompletionOutcome, channel: any Channel) -> Response {
+    /// A request that ends before any upstream is called.
+    private func refuse(_ error: GatewayError, _ ctx: Context) async -> Response {
+        var response = Response.error(error)
+        response.headers[Self.requestIDHeader] = ctx.id
+        if ctx.route != "-" { response.headers[SwitchyardHeader.route] = asciiHeaderValue(ctx.route) }
+        if ctx.decision != "-" { response.headers[SwitchyardHeader.decision] = asciiHeaderValue(ctx.decision) }
+        await gateway.accountant.finish(
+            nil,
+            outcome(ctx, model: nil, deployment: nil, status: error.status, upstreamStatus: nil, usage: nil, estimate: nil, served: false, error: error.message)
+        )
+        gateway.metrics.requestEnded()
+        log(response, ctx)
+        return response
+    }
+
+    private func respond(
+        _ outcome: CompletionOutcome, ctx: Context, ticket: Accountant.Ticket, upstreamSeconds: Double, channel: any Channel
+    ) async -> Response {
+        let accountant = gateway.accountant
+        let metrics = gateway.metrics
         switch outcome {
         case .complete(let model, let deployment, let body):
+            // One parse of the final OpenAI-shaped body gives usage (and text, when logged).
+            let parsed = body.withUnsafeReadableBytes { try? JSONParser.parse(Array($0)) }
+            let usage = parsed?["usage"].flatMap(OpenAIAdapter.decodeUsage)
+            let text = parsed?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
+            let estimate = ctx.request.map { request in
+                Usage(
+                    promptTokens: TokenEstimator.promptTokens(request),
+                    completionTokens: TokenEstimator.completionTokens(contentChunks: 0, textBytes: text?.utf8.count ?? 0)
+                )
+            }
+            metrics.upstream(seconds: upstreamSeconds)
+            metrics.gatewayOverhead(seconds: elapsed(ctx) - upstreamSeconds)
+            await accountant.finish(
+                ticket,
+                self.outcome(ctx, model: model, deployment: deployment, status: 200, upstreamStatus: 200, usage: usage, estimate: estimate, served: true, error: nil, responseText: text)
+            )
+            metrics.requestEnded()
             return .json(status: .ok, body: body, model: model, deployment: deployment)
         case .stream(let model, let deployment, let relay):
+            metrics.upstream(seconds: upstreamSeconds)
+            metrics.gatewayOverhead(seconds: elapsed(ctx) - upstreamSeconds)
+            let ttft = elapsed(ctx)
+            relay.onGap = { gap in metrics.interTokenGap(seconds: gap) }
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             headers[SwitchyardHeader.model] = asciiHeaderValue(model)
             headers[SwitchyardHeader.deployment] = asciiHeaderValue(deployment)
-            let response = Response(
+            let route = self
+            return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
                     // The upstream is read by its own task so that a client that goes away
@@ -81,18 +166,75 @@ struct ChatCompletionsRoute: Sendable {
                             }
                         }
                     }
-                    defer {
-                        pump.cancel()
-                        watchdog.cancel()
+                    var failure: (any Error)?
+                    do {
+                        for await chunk in chunks { try await writer.write(chunk) }
+                        try await writer.finish(nil)
+                    } catch {
+                        failure = error
                     }
-                    for await chunk in chunks { try await writer.write(chunk) }
-                    try await writer.finish(nil)
+                    pump.cancel()
+                    watchdog.cancel()
+                    await pump.value
+                    // Settle and log once the stream is over, also when the client left:
+                    // the tokens the upstream produced until then are paid for.
+                    let summary = relay.summary
+                    let estimate = ctx.request.map { request in
+                        Usage(
+                            promptTokens: TokenEstimator.promptTokens(request),
+                            completionTokens: TokenEstimator.completionTokens(contentChunks: summary.contentChunks, textBytes: summary.textBytes)
+                        )
+                    }
+                    let error = failure != nil ? "client closed the stream" : summary.error
+                    await accountant.finish(
+                        ticket,
+                        route.outcome(
+                            ctx, model: model, deployment: deployment, status: 200, upstreamStatus: 200, usage: summary.usage, estimate: estimate,
+                            served: true, error: error, responseText: summary.text.isEmpty ? nil : summary.text, ttft: ttft
+                        )
+                    )
+                    metrics.requestEnded()
+                    if let failure { throw failure }
                 }
             )
-            return response
-        case .failure(let error, let model, let deployment):
+        case .failure(let error, let model, let deployment, let upstreamStatus):
+            await accountant.release(ticket)
+            await accountant.finish(
+                nil,
+                self.outcome(ctx, model: model, deployment: deployment, status: error.status, upstreamStatus: upstreamStatus, usage: nil, estimate: nil, served: false, error: error.message)
+            )
+            metrics.requestEnded()
             return .error(error, model: model, deployment: deployment)
         }
+    }
+
+    private func outcome(
+        _ ctx: Context, model: String?, deployment: String?, status: Int, upstreamStatus: Int?, usage: Usage?, estimate: Usage?, served: Bool,
+        error: String?, responseText: String? = nil, ttft: Double? = nil
+    ) -> Accountant.Outcome {
+        let prompt = ctx.logText || (gateway.config.database?.storeText ?? false) ? ctx.request.map(Self.promptText) : nil
+        return Accountant.Outcome(
+            id: ctx.id, started: ctx.started, caller: ctx.caller, profile: ctx.profile, route: ctx.route, decision: ctx.decision, model: model,
+            deployment: deployment, status: status, upstreamStatus: upstreamStatus, usage: usage,
+            estimate: estimate ?? Usage(promptTokens: 0, completionTokens: 0), latency: elapsed(ctx), ttft: ttft, stream: ctx.stream,
+            served: served, error: error, logText: ctx.logText, promptText: prompt, responseText: responseText
+        )
+    }
+
+    private static func promptText(_ request: ChatRequest) -> String {
+        request.messages.map { "\($0.role.rawValue): \($0.text)" }.joined(separator: "\n")
+    }
+
+    private func elapsed(_ ctx: Context) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - ctx.clock) / 1e9
+    }
+
+    /// `req_` and 24 random hex digits: the log row's id and the `x-request-id` header.
+    static func newID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let a = rng.next() as UInt64
+        let b = rng.next() as UInt32
+        return "req_" + String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(8)
     }
 
     private func readBody(_ request: Request) async throws(GatewayError) -> ByteBuffer {
@@ -115,24 +257,28 @@ struct ChatCompletionsRoute: Sendable {
         return buffer
     }
 
-    /// Logs one line per request (never prompt text or keys) and returns the response.
-    private func finish(
-        _ response: Response, started: NIODeadline, requestModel: String?, stream: Bool, context: some RequestContext,
-        plan: PolicyGate.Plan? = nil
-    ) -> Response {
-        let elapsedMicros = (NIODeadline.now() - started).nanoseconds / 1000
+    /// Logs one line per request (never prompt text or keys).
+    private func log(_ response: Response, _ ctx: Context) {
+        let elapsedMicros = (DispatchTime.now().uptimeNanoseconds - ctx.clock) / 1000
         gateway.logger.info(
             "chat.completions",
             metadata: [
-                "profile": .string(plan?.profile ?? "-"),
+                "request_id": .string(ctx.id),
+                "key": .string(ctx.caller.keyID ?? "-"),
+                "profile": .string(ctx.profile),
                 "decision": .string(response.headers[SwitchyardHeader.decision] ?? "-"),
                 "status": .stringConvertible(response.status.code),
-                "model": .string(requestModel ?? "-"),
+                "model": .string(ctx.request?.model ?? "-"),
                 "served_by": .string(response.headers[SwitchyardHeader.deployment] ?? "-"),
-                "stream": .stringConvertible(stream),
+                "stream": .stringConvertible(ctx.stream),
                 "us_to_head": .stringConvertible(elapsedMicros),
             ]
         )
-        return response
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

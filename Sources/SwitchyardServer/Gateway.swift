@@ -7,6 +7,7 @@ import Synchronization
 import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardProviders
+import SwitchyardStore
 
 /// The gateway's request engine: given a validated request, it walks the candidate
 /// models and their deployments (least outstanding first, tripped circuits skipped),
@@ -19,9 +20,33 @@ public final class Gateway: Sendable {
     let logger: Logger
     let gate: PolicyGate
     let learned: LearnedRouter?
+    let authenticator: KeyAuthenticator
+    let accountant: Accountant
+    let metrics: GatewayMetrics
+    /// The database behind keys, budgets and the request log; nil when none is configured.
+    public let store: (any AccountingStore)?
+    let writer: RequestLogWriter?
 
-    public init(config: GatewayConfig, logger: Logger) throws {
+    /// A gateway without a database: no virtual keys, budgets, rate limits or request log.
+    public convenience init(config: GatewayConfig, logger: Logger) throws {
+        try self.init(config: config, logger: logger, store: nil)
+    }
+
+    /// A gateway whose accounting lives in `store` (see `StoreFactory.open`).
+    public init(config: GatewayConfig, logger: Logger, store: (any AccountingStore)?) throws {
         self.config = config
+        self.store = store
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
+        let writer = store.map {
+            RequestLogWriter(
+                store: $0, interval: config.database?.flushInterval ?? 0.5, batchSize: config.database?.batchSize ?? 500, logger: logger
+            )
+        }
+        writer?.start()
+        self.writer = writer
+        authenticator = KeyAuthenticator(auth: config.auth, store: store, cacheSeconds: config.accounting.keyCacheSeconds, logger: logger)
+        accountant = Accountant(config: config, store: store, writer: writer, metrics: metrics, logger: logger)
         let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory) }
         self.learned = learned
         self.gate = try PolicyGate(config: config, learned: learned)
@@ -32,9 +57,12 @@ public final class Gateway: Sendable {
         self.logger = logger
     }
 
+    /// Writes the buffered log rows and closes the upstream clients and the database.
     public func shutdown() async {
+        await writer?.shutdown()
         await transport.shutdown()
         await learned?.shutdown()
+        await store?.close()
     }
 
     /// Whether a model can take a request now: it has a key and a deployment whose circuit is not open.
@@ -56,7 +84,7 @@ public final class Gateway: Sendable {
         }
     }
 
-    func execute(_ request: ChatRequest, originalBody: [UInt8], plan: PolicyGate.Plan) async -> CompletionOutcome {
+    func execute(_ request: ChatRequest, originalBody: [UInt8], plan: PolicyGate.Plan, collectText: Bool = false) async -> CompletionOutcome {
         let chain = plan.chain.compactMap { models[$0] }
         let redactedBody = plan.redacted.map { JSONWriter.bytes(.object($0.raw)) }
         var failures: [FailedAttempt] = []
@@ -104,7 +132,10 @@ public final class Gateway: Sendable {
                         break
                     }
                     deployment.outstanding.add(1, ordering: .relaxed)
-                    let result = await attempt(modelRequest, upstreamRequest, adapter: adapter, target: target, deployment: deployment, mapping: mapping)
+                    let result = await attempt(
+                        modelRequest, upstreamRequest, adapter: adapter, target: target, deployment: deployment, mapping: mapping,
+                        collectText: collectText
+                    )
                     switch result {
                     case .success(let outcome):
                         deployment.recordSuccess()
@@ -127,7 +158,7 @@ public final class Gateway: Sendable {
                                 message: "\(deployment.config.id) rejected the request: \(message ?? "HTTP \(code)")"
                             )
                             error.param = nil
-                            return .failure(error, model: model.config.name, deployment: deployment.config.id)
+                            return .failure(error, model: model.config.name, deployment: deployment.config.id, upstreamStatus: code)
                         }
                         guard failure.isRetryable, retry < model.config.retry.maxRetries else { break }
                         var wait = Backoff.delay(
@@ -147,14 +178,18 @@ public final class Gateway: Sendable {
                 }
             }
         }
-        return .failure(.upstreamsFailed(failures), model: chain.first?.config.name, deployment: failures.last?.deployment)
+        let lastStatus = failures.last.flatMap { attempt -> Int? in
+            if case .status(let code, _, _) = attempt.failure { return code }
+            return nil
+        }
+        return .failure(.upstreamsFailed(failures), model: chain.first?.config.name, deployment: failures.last?.deployment, upstreamStatus: lastStatus)
     }
 
     /// One try against one deployment. On success the deployment's outstanding count
     /// stays raised until the answer has been relayed.
     private func attempt(
         _ request: ChatRequest, _ upstreamRequest: UpstreamHTTPRequest, adapter: any ProviderAdapter, target: UpstreamTarget,
-        deployment: DeploymentRuntime, mapping: RedactionMapping?
+        deployment: DeploymentRuntime, mapping: RedactionMapping?, collectText: Bool
     ) async -> Result<CompletionOutcome, AttemptFailure> {
         let timeouts = target.model.timeouts
         let transport = self.transport
@@ -199,7 +234,8 @@ public final class Gateway: Sendable {
                 throw AttemptFailureError(Self.statusFailure(status, headers: response.headers, body: body, adapter: adapter))
             }
             let relay = StreamRelay(
-                iterator: response.body.makeAsyncIterator(), adapter: adapter, request: request, timeouts: timeouts, mapping: mapping
+                iterator: response.body.makeAsyncIterator(), adapter: adapter, request: request, timeouts: timeouts, mapping: mapping,
+                collectText: collectText
             )
             try await relay.prime()
             relay.onFinish = { [deployment] in deployment.outstanding.subtract(1, ordering: .relaxed) }
@@ -226,7 +262,7 @@ public final class Gateway: Sendable {
 enum CompletionOutcome: Sendable {
     case complete(model: String, deployment: String, body: ByteBuffer)
     case stream(model: String, deployment: String, relay: StreamRelay)
-    case failure(GatewayError, model: String?, deployment: String?)
+    case failure(GatewayError, model: String?, deployment: String?, upstreamStatus: Int? = nil)
 }
 
 extension Credential {

@@ -7,7 +7,8 @@ import SwitchyardCore
 import SwitchyardPolicy
 
 /// Builds the Hummingbird application that serves the gateway's HTTP API:
-/// `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`, `GET /readyz`.
+/// `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`, `GET /readyz`,
+/// `GET /metrics` and the admin API under `/admin/`.
 public enum GatewayApplication {
     public static func makeRouter(gateway: Gateway) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
@@ -15,6 +16,12 @@ public enum GatewayApplication {
         let chat = ChatCompletionsRoute(gateway: gateway)
         router.post("/v1/chat/completions") { request, context in await chat.handle(request, context: context) }
         router.get("/v1/models") { _, _ in modelsResponse(gateway.config) }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: gateway.metrics.render())))
+        }
+        AdminRoutes(gateway: gateway).register(on: router)
         router.get("/healthz") { _, _ in
             Response.json(status: .ok, body: ByteBuffer(string: #"{"status":"ok"}"#), model: nil, deployment: nil)
         }

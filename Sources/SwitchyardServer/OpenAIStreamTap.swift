@@ -12,10 +12,16 @@ struct OpenAIStreamTap {
     private(set) var usage: Usage?
     private(set) var contentChunks = 0
     private(set) var textBytes = 0
+    /// The answer's text, kept only when the route logs text.
+    private(set) var text = ""
     let forwardUsageChunk: Bool
+    let collectText: Bool
     private var carry = ByteBuffer()
 
-    init(forwardUsageChunk: Bool) { self.forwardUsageChunk = forwardUsageChunk }
+    init(forwardUsageChunk: Bool, collectText: Bool = false) {
+        self.forwardUsageChunk = forwardUsageChunk
+        self.collectText = collectText
+    }
 
     /// The bytes of `chunk` the client should get now: complete events only.
     mutating func process(_ chunk: ByteBuffer) -> ByteBuffer {
@@ -90,20 +96,29 @@ struct OpenAIStreamTap {
             if length > 0 {
                 contentChunks += 1
                 textBytes += length
+                if collectText, let payload = Self.payload(event), let piece = (try? JSONParser.parse(payload))?["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue {
+                    text += piece
+                }
             }
         }
         guard let start = Self.valueStart(of: Self.usageKey, in: event), start < event.count, event[start] == UInt8(ascii: "{") else {
             return true
         }
         // Only the chunk carrying usage is parsed in full.
-        guard let dataStart = Self.find(Self.dataPrefix, in: event, from: 0) else { return true }
-        var payload = Array(event[(dataStart + Self.dataPrefix.count)...])
-        while let last = payload.last, last == 0x0A || last == 0x0D { payload.removeLast() }
-        guard case .object(let object)? = try? JSONParser.parse(payload) else { return true }
+        guard let payload = Self.payload(event), case .object(let object)? = try? JSONParser.parse(payload) else { return true }
         if let parsed = object["usage"].flatMap(OpenAIAdapter.decodeUsage) { usage = parsed }
         if forwardUsageChunk { return true }
         if case .array(let choices)? = object["choices"], !choices.isEmpty { return true }
         return false
+    }
+
+    /// The `data:` field of one event.
+    private static func payload(_ event: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard let dataStart = find(dataPrefix, in: event, from: 0) else { return nil }
+        var payload = Array(event[(dataStart + dataPrefix.count)...])
+        while let last = payload.last, last == 0x0A || last == 0x0D || last == 0x20 { payload.removeLast() }
+        while let first = payload.first, first == 0x20 { payload.removeFirst() }
+        return payload
     }
 
     private static let contentKey = Array("\"content\":".utf8)

@@ -16,7 +16,6 @@ struct PolicyGate: Sendable {
 
     static let profileHeader = HTTPField.Name("x-switchyard-profile")!
     static let dataClassHeader = HTTPField.Name("x-switchyard-data-class")!
-    static let apiKeyHeader = HTTPField.Name("x-api-key")!
 
     init(config: GatewayConfig, learned: LearnedRouter?) throws {
         self.config = config
@@ -34,6 +33,9 @@ struct PolicyGate: Sendable {
     /// What the gateway will do with one request.
     struct Plan: Sendable {
         var profile: String
+        var budgetAction: BudgetAction = .refuse
+        /// Why the budget changed the plan, for `x-switchyard-decision`.
+        var budgetNote: String?
         var route: String
         var chain: [String]
         var decision: PolicyDecision
@@ -49,45 +51,19 @@ struct PolicyGate: Sendable {
         var decision: String?
     }
 
-    /// The caller's profile: from its API key, or in dev mode (no keys configured) from
-    /// the `x-switchyard-profile` header or the default.
-    func profile(for headers: HTTPFields) throws(Refusal) -> PolicyProfile {
-        var name = defaultProfile
-        if auth.devMode {
-            if let requested = headers[Self.profileHeader] { name = requested }
-        } else {
-            let presented = headers[.authorization].flatMap { value -> String? in
-                value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
-            } ?? headers[Self.apiKeyHeader]
-            guard let presented, let key = match(presented) else {
-                throw Refusal(
-                    error: GatewayError(
-                        status: 401, type: "invalid_request_error", code: "invalid_api_key",
-                        message: presented == nil ? "Missing API key: send 'Authorization: Bearer <key>'." : "Invalid API key."
-                    )
-                )
-            }
-            name = key.profile ?? defaultProfile
-        }
+    /// The caller's profile: its key's, or in dev mode the `x-switchyard-profile` header's
+    /// or the default.
+    func profile(for caller: Caller, headers: HTTPFields) throws(Refusal) -> PolicyProfile {
+        var name = caller.profile ?? defaultProfile
+        if caller.keyID == nil, auth.devMode, let requested = headers[Self.profileHeader] { name = requested }
         guard let profile = profiles[name] else {
             throw Refusal(error: .invalidRequest("Unknown profile '\(name)'. Known: \(profiles.keys.sorted().joined(separator: ", ")).", param: nil, code: "unknown_profile"))
         }
         return profile
     }
 
-    /// Checks every key with a constant-time comparison, so the time taken does not
-    /// depend on how much of a key matched.
-    private func match(_ presented: String) -> AuthSettings.Key? {
-        let bytes = Array(presented.utf8)
-        var found: AuthSettings.Key?
-        for key in auth.keys where constantTimeEquals(bytes, Array(key.secret.utf8)) && found == nil {
-            found = key
-        }
-        return found
-    }
-
-    func plan(_ request: ChatRequest, headers: HTTPFields, health: (String) -> Bool) async throws(Refusal) -> Plan {
-        var profile = try profile(for: headers)
+    func plan(_ request: ChatRequest, caller: Caller, headers: HTTPFields, health: (String) -> Bool) async throws(Refusal) -> Plan {
+        var profile = try profile(for: caller, headers: headers)
         var headerClass: DataClass?
         if let raw = headers[Self.dataClassHeader] {
             guard let parsed = DataClass(name: raw) else {
@@ -107,12 +83,12 @@ struct PolicyGate: Sendable {
             let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: nil)
             let allowed = Set(decision.fallbacks)
             let fallbacks = configured ? decision.fallbacks : configFallbacks(of: explicitModel.name).filter(allowed.contains)
-            return makePlan(request, texts: texts, decision: decision, profile: profile.name, route: explicitModel.name, chain: [decision.model] + fallbacks)
+            return makePlan(request, texts: texts, decision: decision, profile: profile, route: explicitModel.name, chain: [decision.model] + fallbacks)
         }
         for i in engine.candidates.indices { engine.candidates[i].healthy = health(engine.candidates[i].name) }
         let score = await learnedScore(request, route: engine.routes[request.model], profile: profile)
         let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: score)
-        return makePlan(request, texts: texts, decision: decision, profile: profile.name, route: decision.route ?? request.model, chain: decision.targets)
+        return makePlan(request, texts: texts, decision: decision, profile: profile, route: decision.route ?? request.model, chain: decision.targets)
     }
 
     private func decide(
@@ -146,8 +122,8 @@ struct PolicyGate: Sendable {
         return try? await learned.score(prompt)
     }
 
-    private func makePlan(_ request: ChatRequest, texts: RequestTexts, decision: PolicyDecision, profile: String, route: String, chain: [String]) -> Plan {
-        var plan = Plan(profile: profile, route: route, chain: chain, decision: decision, redacted: nil, redactedModels: [], mapping: nil)
+    private func makePlan(_ request: ChatRequest, texts: RequestTexts, decision: PolicyDecision, profile: PolicyProfile, route: String, chain: [String]) -> Plan {
+        var plan = Plan(profile: profile.name, budgetAction: profile.onBudgetExceeded, route: route, chain: chain, decision: decision, redacted: nil, redactedModels: [], mapping: nil)
         if let redaction = decision.redaction {
             plan.redacted = texts.applying(redaction.texts, to: request)
             plan.redactedModels = Set(redaction.models)

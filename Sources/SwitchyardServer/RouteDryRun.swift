@@ -15,7 +15,7 @@ public enum RouteDryRun {
         // The dry run is an operator tool: it may name any profile even when keys are configured.
         let unauthenticated = PolicyGate(copying: gate, auth: AuthSettings())
         do {
-            let plan = try await unauthenticated.plan(request, headers: headers, health: { name in
+            let plan = try await unauthenticated.plan(request, caller: .anonymous, headers: headers, health: { name in
                 config.model(named: name)?.deployments.contains { if case .missing = $0.credential { return false } else { return true } } ?? false
             })
             let d = plan.decision

@@ -12,6 +12,17 @@ import SwitchyardProviders
 /// until the first bytes the client would see exist, so that a stream failing before
 /// that point can still fall back to another deployment.
 final class StreamRelay: @unchecked Sendable {
+    /// What the stream carried, for pricing and the log.
+    struct StreamSummary: Sendable {
+        var usage: Usage?
+        var contentChunks = 0
+        var textBytes = 0
+        var text = ""
+        /// The upstream ended the stream itself (not cut off by an error or the client).
+        var completed = false
+        var error: String?
+    }
+
     private var iterator: HTTPClientResponse.Body.AsyncIterator
     private let adapter: any ProviderAdapter
     private var decoder: (any UpstreamStreamDecoder)?
@@ -29,10 +40,20 @@ final class StreamRelay: @unchecked Sendable {
     private var argumentRestorers: [Int: StreamingRestorer] = [:]
     private let mapping: RedactionMapping?
 
+    /// Watches byte-for-byte relays (usage, content counts); nil when events are decoded.
+    private var tap: OpenAIStreamTap?
+    /// What the accounting needs once the stream is over.
+    private(set) var summary = StreamSummary()
+    private var lastChunkAt: Double?
+    private let collectText: Bool
+    /// Called with each gap between client-visible chunks, in seconds.
+    var onGap: (@Sendable (Double) -> Void)?
+
     init(
         iterator: HTTPClientResponse.Body.AsyncIterator, adapter: any ProviderAdapter, request: ChatRequest, timeouts: Timeouts,
-        mapping: RedactionMapping? = nil
+        mapping: RedactionMapping? = nil, collectText: Bool = false
     ) {
+        self.collectText = collectText
         self.iterator = iterator
         self.adapter = adapter
         self.timeouts = timeouts
@@ -44,6 +65,8 @@ final class StreamRelay: @unchecked Sendable {
                 id: "chatcmpl-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""),
                 model: request.model, created: Int(Date().timeIntervalSince1970), includeUsage: request.includeUsage
             )
+        } else {
+            tap = OpenAIStreamTap(forwardUsageChunk: request.includeUsage, collectText: collectText)
         }
     }
 
@@ -78,6 +101,7 @@ final class StreamRelay: @unchecked Sendable {
                 upstreamDone = true
                 finishOnce()
                 let failure = (error as? AttemptFailureError)?.failure ?? UpstreamTransport.classify(error)
+                summary.error = Task.isCancelled ? "client closed the stream" : "stream interrupted: \(failure.summary)"
                 let gatewayError: GatewayError
                 if let g = error as? GatewayError {
                     gatewayError = g
@@ -91,6 +115,10 @@ final class StreamRelay: @unchecked Sendable {
             finishOnce()
             return nil
         }
+        let now = NIODeadline.now().uptimeNanoseconds
+        let seconds = Double(now) / 1e9
+        if let last = lastChunkAt { onGap?(seconds - last) }
+        lastChunkAt = seconds
         return pending.removeFirst()
     }
 
@@ -109,6 +137,13 @@ final class StreamRelay: @unchecked Sendable {
         }
         guard let chunk else {
             upstreamDone = true
+            summary.completed = true
+            if var tap {
+                let rest = tap.finish()
+                self.tap = tap
+                absorb(tap)
+                if rest.readableBytes > 0 { pending.append(rest) }
+            }
             if var decoder, var encoder {
                 var out: [UInt8] = []
                 for event in try decoder.finish() {
@@ -126,7 +161,14 @@ final class StreamRelay: @unchecked Sendable {
             if pending.isEmpty && chunk.readableBytes > 0 && !upstreamDone, let error = Self.openAIErrorFrame(chunk) {
                 throw error
             }
-            pending.append(chunk)
+            if var tap {
+                let out = tap.process(chunk)
+                self.tap = tap
+                absorb(tap)
+                if out.readableBytes > 0 { pending.append(out) }
+            } else {
+                pending.append(chunk)
+            }
             return
         }
         var out: [UInt8] = []
@@ -138,9 +180,43 @@ final class StreamRelay: @unchecked Sendable {
         if !out.isEmpty { pending.append(ByteBuffer(bytes: out)) }
     }
 
+    private func absorb(_ tap: OpenAIStreamTap) {
+        if let usage = tap.usage { summary.usage = usage }
+        summary.contentChunks = tap.contentChunks
+        summary.textBytes = tap.textBytes
+        if collectText { summary.text = tap.text }
+    }
+
+    /// Notes usage and content of a decoded event for the accounting.
+    private func observe(_ event: StreamEvent) {
+        switch event {
+        case .usage(let usage):
+            // Providers may report usage in parts (Anthropic: input first, output last).
+            if var known = summary.usage {
+                known.promptTokens = max(known.promptTokens, usage.promptTokens)
+                known.completionTokens = max(known.completionTokens, usage.completionTokens)
+                known.cachedTokens = max(known.cachedTokens, usage.cachedTokens)
+                known.reasoningTokens = max(known.reasoningTokens, usage.reasoningTokens)
+                known.cacheCreationTokens = max(known.cacheCreationTokens, usage.cacheCreationTokens)
+                summary.usage = known
+            } else {
+                summary.usage = usage
+            }
+        case .textDelta(let text):
+            summary.contentChunks += 1
+            summary.textBytes += text.utf8.count
+            if collectText { summary.text += text }
+        case .toolCallArguments(_, let fragment):
+            summary.textBytes += fragment.utf8.count
+        default:
+            break
+        }
+    }
+
     /// Applies redaction re-fill to one event; text held back for a possible placeholder
     /// is released before the finish event.
     private func restore(_ event: StreamEvent) -> [StreamEvent] {
+        observe(event)
         guard let mapping else { return [event] }
         switch event {
         case .textDelta(let text):

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import SwitchyardCore
 import SwitchyardServer
+import SwitchyardStore
 
 /// Log levels accepted on the command line.
 enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
@@ -16,9 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the gateway.",
         discussion: """
-            Loads and validates the configuration, then serves POST /v1/chat/completions,
-            GET /v1/models, GET /healthz and GET /readyz until SIGINT or SIGTERM, finishing
-            requests in flight before it exits.
+            Loads and validates the configuration, opens the database (SQLite by default,
+            PostgreSQL for a postgres:// URL; migrations run at start), then serves
+            POST /v1/chat/completions, GET /v1/models, GET /healthz, GET /readyz, GET /metrics
+            and /admin/* until SIGINT or SIGTERM. On either signal it stops accepting, finishes
+            requests in flight, writes the buffered request log and exits 0.
             """
     )
 
@@ -57,7 +60,16 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         }
-        let gateway = try Gateway(config: loaded, logger: logger)
+        var store: (any AccountingStore)?
+        if let database = loaded.database {
+            do {
+                store = try await StoreFactory.open(database, logger: logger)
+            } catch {
+                printError("cannot open the database (\(database.redactedDescription)): \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let gateway = try Gateway(config: loaded, logger: logger, store: store)
         let app = GatewayApplication.make(gateway: gateway, logger: logger)
         logger.notice("switchyard listening", metadata: ["address": .string("\(loaded.server.host):\(loaded.server.port)"), "models": .stringConvertible(loaded.models.count)])
         do {

@@ -35,7 +35,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, RouteCommand.self, CheckConfigCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self,
-            CrossValidateCommand.self,
+            CrossValidateCommand.self, KeysCommand.self, ReportCommand.self,
         ]
     )
 }

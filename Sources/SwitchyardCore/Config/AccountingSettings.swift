@@ -22,6 +22,17 @@ public struct DatabaseSettings: Sendable, Equatable {
 
     public init(backend: Backend) { self.backend = backend }
 
+    /// The backend for messages: the SQLite path, or the PostgreSQL URL without its password.
+    public var redactedDescription: String {
+        switch backend {
+        case .sqlite(let path): return "sqlite:" + path
+        case .postgres(let url):
+            guard var components = URLComponents(string: url) else { return "postgres://…" }
+            if components.password != nil { components.password = "***" }
+            return components.string ?? "postgres://…"
+        }
+    }
+
     /// The default: `switchyard.db` next to the config file.
     public static func `default`(configFile: String) -> DatabaseSettings {
         DatabaseSettings(backend: .sqlite(path: resolve("switchyard.db", against: configFile)))
