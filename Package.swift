@@ -114,6 +114,10 @@ let package = Package(
         .testTarget(name: "SwitchyardPolicyTests", dependencies: ["SwitchyardPolicy"], swiftSettings: strict),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         .testTarget(
+            name: "SwitchyardStoreTests", dependencies: ["SwitchyardStore", "SwitchyardCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SwitchyardProvidersTests",
             dependencies: ["SwitchyardProviders", "SwitchyardCore"],
             swiftSettings: strict

@@ -44,7 +44,11 @@ final class KeyAuthenticator: Sendable {
         let presented = headers[.authorization].flatMap { value -> String? in
             value.hasPrefix("Bearer ") ? String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
         } ?? headers[Self.apiKeyHeader]
-        if let presented, let parts = KeyMaterial.parse(presented) {
+        if let presented, presented.hasPrefix(KeyMaterial.prefix) {
+            // Anything shaped like a virtual key is checked, also in dev mode.
+            guard let parts = KeyMaterial.parse(presented) else {
+                throw GatewayError(status: 401, type: "invalid_request_error", code: "invalid_api_key", message: "Invalid API key.")
+            }
             return try await virtualKey(parts)
         }
         if let presented, let key = staticKey(presented) {

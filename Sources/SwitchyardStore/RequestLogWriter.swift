@@ -36,7 +36,8 @@ public final class RequestLogWriter: Sendable {
         let task = Task { [self] in
             while !state.withLock({ $0.stopped }) {
                 try? await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
-                await flush()
+                // A write in progress is not cancelled by shutdown: it runs in its own task.
+                await Task { await flush() }.value
             }
         }
         loop.withLock { $0 = task }

@@ -80,7 +80,7 @@ public struct UsageReport: Sendable, Equatable {
 
     /// A plain-text summary for terminals.
     public func text() -> String {
-        func usd(_ v: Double) -> String { String(format: "$%.4f", v) }
+        func usd(_ v: Double) -> String { String(format: "$%.6f", v) }
         func pct(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
         let iso = ISO8601DateFormatter()
         var lines: [String] = []
@@ -112,7 +112,7 @@ public struct UsageReport: Sendable, Equatable {
             lines.append("")
             lines.append("top keys             requests        cost")
             for k in topKeys {
-                let label = (k.name.map { "\($0) (\(k.keyID))" } ?? k.keyID).padding(toLength: 18, withPad: " ", startingAt: 0)
+                let label = (k.name.map { "\($0) (\(k.keyID))" } ?? k.keyID).padding(toLength: 34, withPad: " ", startingAt: 0)
                 lines.append("\(label) \(pad(String(k.requests), 10)) \(pad(usd(k.cost), 11))")
             }
         }

@@ -24,7 +24,9 @@ public enum TokenEstimator {
     /// token per chunk (llama.cpp, vLLM, TGI) are counted exactly by their chunks; text
     /// that arrived in bigger pieces is counted by length.
     public static func completionTokens(contentChunks: Int, textBytes: Int) -> Int {
-        max(contentChunks, (textBytes + 3) / 4)
+        // Short pieces (a token is rarely over eight bytes) mean one token per chunk.
+        if contentChunks > 0 && textBytes <= contentChunks * 8 { return contentChunks }
+        return (textBytes + 3) / 4
     }
 
     static func messageBytes(_ message: ChatMessage) -> Int {

@@ -93,7 +93,8 @@ struct KeysCommand: AsyncParsableCommand {
                     }
                     let budget = key["budget_usd"]?.doubleValue.map { amount in
                         let period = field("budget_period")
-                        return period == "total" ? String(format: "$%.2f", amount) : String(format: "$%.2f/%@", amount, period)
+                        let text = "$" + (key["budget_usd"].flatMap { if case .number(let n) = $0 { return n } else { return nil } } ?? String(amount))
+                        return period == "total" ? text : text + "/" + period
                     } ?? "-"
                     let spent = String(format: "$%.4f", key["spent_usd"]?.doubleValue ?? 0)
                     let state = key["revoked_at"]?.isNull == false ? "revoked" : "active"
