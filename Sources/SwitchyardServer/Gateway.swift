@@ -8,6 +8,7 @@ import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardProviders
 import SwitchyardStore
+import Tracing
 
 /// The gateway's request engine: given a validated request, it walks the candidate
 /// models and their deployments (least outstanding first, tripped circuits skipped),
@@ -132,10 +133,26 @@ public final class Gateway: Sendable {
                         break
                     }
                     deployment.outstanding.add(1, ordering: .relaxed)
+                    // One client span per attempt, a child of the request's span.
+                    let span = startSpan("upstream " + deployment.config.id, ofKind: .client)
+                    span.updateAttributes { a in
+                        a["gen_ai.system"] = model.config.provider.rawValue
+                        a["gen_ai.request.model"] = model.config.upstreamModel
+                        a["switchyard.model"] = model.config.name
+                        a["switchyard.deployment"] = deployment.config.id
+                        a["switchyard.retry"] = retry
+                    }
                     let result = await attempt(
                         modelRequest, upstreamRequest, adapter: adapter, target: target, deployment: deployment, mapping: mapping,
                         collectText: collectText
                     )
+                    if case .failure(let failure) = result {
+                        span.setStatus(SpanStatus(code: .error, message: failure.summary))
+                        if case .status(let code, _, _) = failure { span.attributes["http.response.status_code"] = code }
+                    } else {
+                        span.attributes["http.response.status_code"] = 200
+                    }
+                    span.end()
                     switch result {
                     case .success(let outcome):
                         deployment.recordSuccess()

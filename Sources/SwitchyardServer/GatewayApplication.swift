@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 import Logging
 import NIOCore
 import SwitchyardCore
@@ -33,12 +34,15 @@ public enum GatewayApplication {
         return router
     }
 
-    public static func make(gateway: Gateway, logger: Logger) -> some ApplicationProtocol {
+    /// The application; `services` run beside the server and are shut down with it
+    /// (the OTLP exporter, for one).
+    public static func make(gateway: Gateway, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
         let server = gateway.config.server
         return Application(
             router: makeRouter(gateway: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [InboundCloseTracker()])),
             configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
+            services: services,
             logger: logger
         )
     }

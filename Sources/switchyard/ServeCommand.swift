@@ -5,6 +5,8 @@ import Logging
 import SwitchyardCore
 import SwitchyardServer
 import SwitchyardStore
+import OTel
+import ServiceLifecycle
 
 /// Log levels accepted on the command line.
 enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
@@ -70,7 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let gateway = try Gateway(config: loaded, logger: logger, store: store)
-        let app = GatewayApplication.make(gateway: gateway, logger: logger)
+        var services: [any Service] = []
+        if let tracing = loaded.tracing {
+            services.append(try Self.bootstrapTracing(tracing))
+            logger.notice("tracing to OTLP/HTTP", metadata: ["endpoint": .string(tracing.otlpEndpoint)])
+        }
+        let app = GatewayApplication.make(gateway: gateway, logger: logger, services: services)
         logger.notice("switchyard listening", metadata: ["address": .string("\(loaded.server.host):\(loaded.server.port)"), "models": .stringConvertible(loaded.models.count)])
         do {
             try await app.runService()
@@ -79,6 +86,29 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         await gateway.shutdown()
+    }
+}
+
+extension ServeCommand {
+    /// Installs swift-otel as the process's tracer (traces only: metrics are Prometheus'
+    /// and logs go to standard error) and returns its exporter service.
+    static func bootstrapTracing(_ settings: TracingSettings) throws -> any Service {
+        var configuration = OTel.Configuration.default
+        configuration.serviceName = settings.serviceName
+        configuration.logs.enabled = false
+        configuration.metrics.enabled = false
+        configuration.traces.enabled = true
+        configuration.traces.exporter = .otlp
+        configuration.traces.otlpExporter.protocol = .httpProtobuf
+        var endpoint = settings.otlpEndpoint
+        if !endpoint.hasSuffix("/v1/traces") { endpoint += "/v1/traces" }
+        configuration.traces.otlpExporter.endpoint = endpoint
+        configuration.traces.batchSpanProcessor.scheduleDelay = .milliseconds(500)
+        if settings.sampleRatio < 1, let sampler = OTel.Configuration.TracesConfiguration.SamplerConfiguration.parentBasedTraceIDRatio(ratio: settings.sampleRatio) {
+            configuration.traces.sampler = sampler
+        }
+        configuration.diagnosticLogLevel = .warning
+        return try OTel.bootstrap(configuration: configuration)
     }
 }
 

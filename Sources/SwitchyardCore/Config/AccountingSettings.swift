@@ -81,3 +81,13 @@ public struct AccountingSettings: Sendable, Equatable {
     public var defaultMaxOutputTokens: Int = 4096
     public init() {}
 }
+
+/// OTLP/HTTP trace export; off unless an endpoint is configured.
+public struct TracingSettings: Sendable, Equatable {
+    /// The collector's base URL (`/v1/traces` is appended), e.g. `http://127.0.0.1:4318`.
+    public var otlpEndpoint: String
+    public var serviceName: String = "switchyard"
+    /// Share of requests traced, 0…1.
+    public var sampleRatio: Double = 1
+    public init(otlpEndpoint: String) { self.otlpEndpoint = otlpEndpoint }
+}

@@ -58,7 +58,7 @@ public enum ConfigLoader {
             throw ConfigError(file: file, path: "", line: nil, message: "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "", file: file, environment: environment)
-            .mapping(allowed: ["server", "models", "reliability", "routing", "auth", "database", "admin", "accounting"])
+            .mapping(allowed: ["server", "models", "reliability", "routing", "auth", "database", "admin", "accounting", "tracing"])
         var config = GatewayConfig(models: [])
         if let server = top["server"] { config.server = try parseServer(server) }
         if let reliability = top["reliability"] { config.reliability = try parseReliability(reliability) }
@@ -95,6 +95,17 @@ public enum ConfigLoader {
             }
             if let n = am["key_cache"] { config.accounting.keyCacheSeconds = try n.duration() }
             if let n = am["default_max_output_tokens"] { config.accounting.defaultMaxOutputTokens = try n.int(min: 1) }
+        }
+        if let tracing = top["tracing"] {
+            let tm = try tracing.mapping(allowed: ["otlp_endpoint", "service_name", "sample_ratio"])
+            let endpointNode = try tm.required("otlp_endpoint")
+            var settings = TracingSettings(otlpEndpoint: try parseURL(endpointNode))
+            if let n = tm["service_name"] { settings.serviceName = try n.string() }
+            if let n = tm["sample_ratio"] {
+                settings.sampleRatio = try n.double(min: 0)
+                if settings.sampleRatio > 1 { throw n.error("must be between 0 and 1") }
+            }
+            config.tracing = settings
         }
         for route in config.routing.routes {
             if let reference = route.referenceModel, seen[reference] == nil {

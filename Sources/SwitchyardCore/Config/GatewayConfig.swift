@@ -14,6 +14,7 @@ public struct GatewayConfig: Sendable {
     public var database: DatabaseSettings?
     public var admin: AdminSettings
     public var accounting: AccountingSettings
+    public var tracing: TracingSettings?
 
     public init(
         server: ServerSettings = ServerSettings(), models: [ModelConfig], reliability: ReliabilitySettings = ReliabilitySettings(),
