@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardStore
@@ -19,6 +20,8 @@ final class Accountant: Sendable {
     let metrics: GatewayMetrics
     private let config: GatewayConfig
     private let logger: Logger
+    /// Per model: the gateway's prompt estimate against the provider's count.
+    private let calibration = Mutex<[String: PromptCalibration]>([:])
 
     init(config: GatewayConfig, store: (any AccountingStore)?, writer: RequestLogWriter?, metrics: GatewayMetrics, logger: Logger) {
         self.config = config
@@ -199,8 +202,14 @@ final class Accountant: Sendable {
         if let reported = o.usage {
             usage = reported
             source = reported.estimated ? .estimated : .provider
+            if let name = o.model, !reported.estimated, o.estimate.promptTokens > 0 {
+                calibration.withLock { $0[name, default: PromptCalibration()].observe(estimate: o.estimate.promptTokens, actual: reported.promptTokens) }
+            }
         } else if o.served {
             usage = o.estimate
+            if let name = o.model {
+                usage.promptTokens = calibration.withLock { $0[name]?.apply(o.estimate.promptTokens) } ?? o.estimate.promptTokens
+            }
             usage.estimated = true
             source = .estimated
         }

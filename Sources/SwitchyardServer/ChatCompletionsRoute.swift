@@ -182,7 +182,6 @@ struct ChatCompletionsRoute: Sendable {
                     var failure: (any Error)?
                     do {
                         for await chunk in chunks { try await writer.write(chunk) }
-                        try await writer.finish(nil)
                     } catch {
                         failure = error
                     }
@@ -208,6 +207,9 @@ struct ChatCompletionsRoute: Sendable {
                     )
                     metrics.requestEnded()
                     if let failure { throw failure }
+                    // The response ends only after settlement, so a client that sends its next
+                    // request when this one is complete sees its budget already settled.
+                    try await writer.finish(nil)
                 }
             )
         case .failure(let error, let model, let deployment, let upstreamStatus):

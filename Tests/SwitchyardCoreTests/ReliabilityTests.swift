@@ -114,3 +114,24 @@ import Testing
         #expect(!AttemptFailure.status(code: 429, message: nil, retryAfter: nil).countsAsDeploymentFailure)
     }
 }
+
+@Suite struct PromptCalibrationTests {
+    @Test func offsetFromOneObservationSlopeFromSeveral() {
+        var c = PromptCalibration()
+        #expect(c.apply(10) == 10)
+        // A chat template adds 22 tokens the estimate cannot see.
+        c.observe(estimate: 10, actual: 32)
+        #expect(c.apply(10) == 32)
+        #expect(c.apply(20) == 42)
+        // A tokenizer at half the estimate's tokens per byte, plus the template.
+        var d = PromptCalibration()
+        for x in [10, 50, 100, 400] { d.observe(estimate: x, actual: x / 2 + 20) }
+        #expect(d.apply(200) == 120)
+        #expect(d.observations == 4)
+        // Absurd fits are clamped to a sane slope.
+        var e = PromptCalibration()
+        e.observe(estimate: 10, actual: 1000)
+        e.observe(estimate: 20, actual: 5000)
+        #expect(e.apply(30) <= 5000 + 2 * 10 + 1)
+    }
+}

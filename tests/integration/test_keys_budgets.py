@@ -37,13 +37,15 @@ REQUEST_COST = (5 * OAI_IN + 3 * OAI_OUT) / 1e6
 
 
 def reservation(messages: list[str], max_tokens: int, priciest_per_mtok: float) -> float:
-    """The spec's worst case: (ceil(UTF-8 bytes of all message text / 3) + 8 per message
-    + max output tokens) x the priciest per-token price of the candidate chain."""
-    est_prompt = math.ceil(sum(len(m.encode()) for m in messages) / 3) + 8 * len(messages)
+    """An upper bound of the gateway's reservation: its prompt estimate (ceil(UTF-8 bytes / 3)
+    + 8 per message + 8) plus max output tokens, all at the priciest per-token price."""
+    est_prompt = math.ceil(sum(len(m.encode()) for m in messages) / 3) + 8 * len(messages) + 8
     return (est_prompt + max_tokens) * priciest_per_mtok / 1e6
 
 
 MAX_RESERVATION = reservation([MSG], MAX_TOKENS, max(OAI_IN, OAI_OUT))
+# What the gateway reserves exactly: the prompt estimate at the input price, max_tokens at the output price.
+EXACT_RESERVATION = ((math.ceil(len(MSG.encode()) / 3) + 8 + 8) * OAI_IN + MAX_TOKENS * OAI_OUT) / 1e6
 
 
 def keys_config(sims, llama) -> str:
@@ -309,8 +311,8 @@ def test_budget_refuses_once_spent(gw, fresh_sims):
     assert err["type"] == "insufficient_quota" and err["code"] == "budget_exceeded", err
     assert len(accepted) >= 2
     # with the spec's reservation the n-th request is admitted iff spent + reservation <= budget
-    expected = math.floor((budget - MAX_RESERVATION) / REQUEST_COST + 1e-9) + 1
-    assert abs(len(accepted) - expected) <= 1, (len(accepted), expected)
+    expected = math.floor((budget - EXACT_RESERVATION) / REQUEST_COST + 1e-9) + 1
+    assert len(accepted) == expected, (len(accepted), expected)
     assert chat(gw, a["key"], stream=True).status_code == 429  # stays refused
     assert len(fresh_sims["openai"].requests()) == len(accepted)  # refused requests never went upstream
 
@@ -334,8 +336,8 @@ def test_budget_refuses_once_spent(gw, fresh_sims):
 
 @pytest.mark.parametrize("profile", ["frugal", "budget"])  # a configured profile; the built-in one
 def test_budget_degrades_to_local_model(gw, fresh_sims, profile):
-    budget = 0.1  # the first request fits (reservation <= 0.088), the second no longer does
-    assert MAX_RESERVATION <= budget < REQUEST_COST + MAX_RESERVATION
+    budget = 0.09  # the first request fits (reservation 0.080), the second no longer does
+    assert EXACT_RESERVATION <= budget < REQUEST_COST + EXACT_RESERVATION
     a = cli_key(gw, f"{profile}-team", "--profile", profile, "--budget", f"{budget}/month")
     assert a["profile"] == profile and a["budget_period"] == "month"
     c = openai.OpenAI(base_url=gw.url + "/v1", api_key=a["key"], max_retries=0, timeout=120)

@@ -24,9 +24,9 @@ REQUEST_COST = (5 * OAI_IN + 3 * OAI_OUT) / 1e6  # simulator usage: 2 words + 3 
 
 
 def reservation(messages: list[str], max_tokens: int, priciest_per_mtok: float) -> float:
-    """(ceil(UTF-8 bytes of all message text / 3) + 8 per message + max output tokens)
-    x the priciest per-token price of the candidate chain."""
-    est_prompt = math.ceil(sum(len(m.encode()) for m in messages) / 3) + 8 * len(messages)
+    """An upper bound of the gateway's reservation: its prompt estimate (ceil(UTF-8 bytes / 3)
+    + 8 per message + 8) plus max output tokens, all at the priciest per-token price."""
+    est_prompt = math.ceil(sum(len(m.encode()) for m in messages) / 3) + 8 * len(messages) + 8
     return (est_prompt + max_tokens) * priciest_per_mtok / 1e6
 
 
