@@ -128,10 +128,17 @@ struct ChatCompletionsRoute: Sendable {
         let metrics = gateway.metrics
         switch outcome {
         case .complete(let model, let deployment, let body):
-            // One parse of the final OpenAI-shaped body gives usage (and text, when logged).
-            let parsed = body.withUnsafeReadableBytes { try? JSONParser.parse(Array($0)) }
-            let usage = parsed?["usage"].flatMap(OpenAIAdapter.decodeUsage)
-            let text = parsed?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
+            // Usage is read from the small object at the end of the body; the whole answer is
+            // parsed only when its text is logged or no usage was reported (to estimate it).
+            let usage = body.withUnsafeReadableBytes { raw -> Usage? in
+                guard let object = UsageScanner.usageObject(in: raw) else { return nil }
+                return (try? JSONParser.parse(Array(object))).flatMap(OpenAIAdapter.decodeUsage)
+            }
+            var text: String?
+            if ctx.logText || usage == nil {
+                let parsed = body.withUnsafeReadableBytes { try? JSONParser.parse(Array($0)) }
+                text = parsed?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
+            }
             let estimate = ctx.request.map { request in
                 Usage(
                     promptTokens: TokenEstimator.promptTokens(request),

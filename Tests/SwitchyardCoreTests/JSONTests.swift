@@ -57,3 +57,18 @@ import Testing
         }
     }
 }
+
+@Suite struct UsageScannerTests {
+    func scan(_ text: String) -> String? {
+        Array(text.utf8).withUnsafeBytes { raw in UsageScanner.usageObject(in: raw).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    @Test func findsTheTopLevelUsageObject() {
+        let body = #"{"id":"x","choices":[{"message":{"content":"the word \"usage\": {fake} here"}}],"usage": {"prompt_tokens":5,"completion_tokens_details":{"reasoning_tokens":2},"n":[1,{"a":"}"}]}}"#
+        #expect(scan(body) == #"{"prompt_tokens":5,"completion_tokens_details":{"reasoning_tokens":2},"n":[1,{"a":"}"}]}"#)
+        #expect(scan(#"{"usage":null}"#) == nil)
+        #expect(scan(#"{"choices":[]}"#) == nil)
+        #expect(scan(#"{"usage":{"prompt_tokens":1"#) == nil)
+        #expect(scan("") == nil)
+    }
+}
