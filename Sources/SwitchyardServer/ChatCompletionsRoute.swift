@@ -13,6 +13,16 @@ import Tracing
 /// chain, answer as JSON or as an SSE stream, and account for it.
 struct ChatCompletionsRoute: Sendable {
     let gateway: Gateway
+    /// The API the client speaks: the gateway works in OpenAI's shape inside and translates
+    /// Anthropic Messages requests, answers, streams and errors at this edge.
+    var inbound: InboundAPI = .openAI
+
+    enum InboundAPI: Sendable {
+        case openAI
+        case anthropic
+    }
+
+    static let anthropicRequestIDHeader = HTTPField.Name("request-id")!
 
     static let requestIDHeader = HTTPField.Name("x-request-id")!
 
@@ -46,14 +56,18 @@ struct ChatCompletionsRoute: Sendable {
         } catch {
             return await refuse(error, ctx)
         }
-        let bytes = Array(buffer: body)
+        var bytes = Array(buffer: body)
         let chatRequest: ChatRequest
         do {
-            let json: JSONValue
+            var json: JSONValue
             do {
                 json = try JSONParser.parse(bytes)
             } catch {
                 throw GatewayError.invalidRequest("The request body is not valid JSON: \(error).", code: "invalid_json")
+            }
+            if inbound == .anthropic {
+                json = .object(try AnthropicInboundRequest.openAIBody(json))
+                bytes = JSONWriter.bytes(json)
             }
             chatRequest = try OpenAIRequestDecoder.decode(json)
         } catch let error as GatewayError {
@@ -102,13 +116,14 @@ struct ChatCompletionsRoute: Sendable {
         response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
         response.headers[SwitchyardHeader.decision] = asciiHeaderValue(ctx.decision)
         response.headers[Self.requestIDHeader] = ctx.id
+        if inbound == .anthropic { response.headers[Self.anthropicRequestIDHeader] = ctx.id }
         log(response, ctx)
         return response
     }
 
     /// A request that ends before any upstream is called.
     private func refuse(_ error: GatewayError, _ ctx: Context) async -> Response {
-        var response = Response.error(error)
+        var response = errorResponse(error, model: nil, deployment: nil)
         response.headers[Self.requestIDHeader] = ctx.id
         if ctx.route != "-" { response.headers[SwitchyardHeader.route] = asciiHeaderValue(ctx.route) }
         if ctx.decision != "-" { response.headers[SwitchyardHeader.decision] = asciiHeaderValue(ctx.decision) }
@@ -152,6 +167,14 @@ struct ChatCompletionsRoute: Sendable {
                 self.outcome(ctx, model: model, deployment: deployment, status: 200, upstreamStatus: 200, usage: usage, estimate: estimate, served: true, error: nil, responseText: text)
             )
             metrics.requestEnded()
+            if inbound == .anthropic {
+                do {
+                    let message = try AnthropicInboundResponse.message(fromOpenAI: Array(buffer: body), requestedModel: ctx.request?.model ?? model)
+                    return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(message)), model: model, deployment: deployment)
+                } catch {
+                    return errorResponse(error, model: model, deployment: deployment)
+                }
+            }
             return .json(status: .ok, body: body, model: model, deployment: deployment)
         case .stream(let model, let deployment, let relay):
             metrics.upstream(seconds: upstreamSeconds)
@@ -164,9 +187,16 @@ struct ChatCompletionsRoute: Sendable {
             headers[SwitchyardHeader.model] = asciiHeaderValue(model)
             headers[SwitchyardHeader.deployment] = asciiHeaderValue(deployment)
             let route = self
+            let translatorSeed: AnthropicInboundStream? =
+                inbound == .anthropic
+                ? AnthropicInboundStream(
+                    model: ctx.request?.model ?? model, id: "msg_" + ctx.id.dropFirst(4),
+                    estimatedInputTokens: ctx.request.map(TokenEstimator.promptTokens) ?? 0
+                ) : nil
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
+                    var anthropic = translatorSeed
                     // The upstream is read by its own task so that a client that goes away
                     // can cancel it mid-wait: cancelling drops the upstream stream, which
                     // cancels the upstream request. A write to a closed client fails and
@@ -188,7 +218,15 @@ struct ChatCompletionsRoute: Sendable {
                     }
                     var failure: (any Error)?
                     do {
-                        for await chunk in chunks { try await writer.write(chunk) }
+                        for await chunk in chunks {
+                            if var translator = anthropic {
+                                let out = translator.feed(Array(buffer: chunk))
+                                anthropic = translator
+                                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                            } else {
+                                try await writer.write(chunk)
+                            }
+                        }
                     } catch {
                         failure = error
                     }
@@ -216,6 +254,7 @@ struct ChatCompletionsRoute: Sendable {
                     if let failure { throw failure }
                     // The response ends only after settlement, so a client that sends its next
                     // request when this one is complete sees its budget already settled.
+                    if var translator = anthropic { try await writer.write(ByteBuffer(bytes: translator.finish())) }
                     try await writer.finish(nil)
                 }
             )
@@ -226,7 +265,20 @@ struct ChatCompletionsRoute: Sendable {
                 self.outcome(ctx, model: model, deployment: deployment, status: error.status, upstreamStatus: upstreamStatus, usage: nil, estimate: nil, served: false, error: error.message)
             )
             metrics.requestEnded()
+            return errorResponse(error, model: model, deployment: deployment)
+        }
+    }
+
+    /// An error in the client's API's own shape.
+    private func errorResponse(_ error: GatewayError, model: String?, deployment: String?) -> Response {
+        switch inbound {
+        case .openAI:
             return .error(error, model: model, deployment: deployment)
+        case .anthropic:
+            return .json(
+                status: HTTPResponse.Status(code: error.status), body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))),
+                model: model, deployment: deployment, extra: error.headers
+            )
         }
     }
 

@@ -16,6 +16,8 @@ public enum GatewayApplication {
         router.add(middleware: OpenAIErrorMiddleware())
         let chat = ChatCompletionsRoute(gateway: gateway)
         router.post("/v1/chat/completions") { request, context in await chat.handle(request, context: context) }
+        let messages = ChatCompletionsRoute(gateway: gateway, inbound: .anthropic)
+        router.post("/v1/messages") { request, context in await messages.handle(request, context: context) }
         router.get("/v1/models") { _, _ in modelsResponse(gateway.config) }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
