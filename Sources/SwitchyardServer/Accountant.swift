@@ -234,7 +234,9 @@ final class Accountant: Sendable {
             completionTokens: usage.completionTokens, cost: cost, savings: counterfactual - cost
         )
         if let ttft = o.ttft, let name = o.model { metrics.timeToFirstToken(seconds: ttft, model: name) }
-        o.span.updateAttributes { a in
+        // Attributes are only built for spans that are recorded (tracing configured and sampled).
+        if o.span.isRecording {
+            o.span.updateAttributes { a in
             a["gen_ai.operation.name"] = "chat"
             a["gen_ai.request.model"] = o.request ?? o.route
             if let name = o.model { a["gen_ai.response.model"] = name }
@@ -247,8 +249,9 @@ final class Accountant: Sendable {
             a["switchyard.cost_usd"] = cost
             a["switchyard.usage_source"] = source.rawValue
             a["switchyard.stream"] = o.stream
+            }
+            if o.status >= 400 { o.span.setStatus(SpanStatus(code: .error, message: o.error)) }
         }
-        if o.status >= 400 { o.span.setStatus(SpanStatus(code: .error, message: o.error)) }
         o.span.end()
         let keepText = o.logText || (config.database?.storeText ?? false)
         writer?.record(

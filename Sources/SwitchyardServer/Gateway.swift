@@ -135,22 +135,24 @@ public final class Gateway: Sendable {
                     deployment.outstanding.add(1, ordering: .relaxed)
                     // One client span per attempt, a child of the request's span.
                     let span = startSpan("upstream " + deployment.config.id, ofKind: .client)
-                    span.updateAttributes { a in
+                    if span.isRecording { span.updateAttributes { a in
                         a["gen_ai.system"] = model.config.provider.rawValue
                         a["gen_ai.request.model"] = model.config.upstreamModel
                         a["switchyard.model"] = model.config.name
                         a["switchyard.deployment"] = deployment.config.id
                         a["switchyard.retry"] = retry
-                    }
+                    } }
                     let result = await attempt(
                         modelRequest, upstreamRequest, adapter: adapter, target: target, deployment: deployment, mapping: mapping,
                         collectText: collectText
                     )
-                    if case .failure(let failure) = result {
-                        span.setStatus(SpanStatus(code: .error, message: failure.summary))
-                        if case .status(let code, _, _) = failure { span.attributes["http.response.status_code"] = code }
-                    } else {
-                        span.attributes["http.response.status_code"] = 200
+                    if span.isRecording {
+                        if case .failure(let failure) = result {
+                            span.setStatus(SpanStatus(code: .error, message: failure.summary))
+                            if case .status(let code, _, _) = failure { span.attributes["http.response.status_code"] = code }
+                        } else {
+                            span.attributes["http.response.status_code"] = 200
+                        }
                     }
                     span.end()
                     switch result {

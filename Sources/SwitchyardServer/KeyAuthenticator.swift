@@ -42,7 +42,8 @@ final class KeyAuthenticator: Sendable {
 
     func authenticate(_ headers: HTTPFields) async throws(GatewayError) -> Caller {
         let presented = headers[.authorization].flatMap { value -> String? in
-            value.hasPrefix("Bearer ") ? String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+            guard value.hasPrefix("Bearer ") else { return nil }
+            return String(value.utf8.dropFirst(7).drop { $0 == 0x20 })
         } ?? headers[Self.apiKeyHeader]
         if let presented, presented.hasPrefix(KeyMaterial.prefix) {
             // Anything shaped like a virtual key is checked, also in dev mode.

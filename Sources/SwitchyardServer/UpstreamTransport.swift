@@ -24,6 +24,8 @@ final class UpstreamTransport: Sendable {
                 )
                 configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
                 configuration.httpVersion = .automatic
+                // The gateway makes its own span per attempt; the client's would double them.
+                configuration.tracing.tracer = nil
                 clients[deployment.id] = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             }
         }
