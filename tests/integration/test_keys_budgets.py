@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import SqliteDB, avoid_minute_boundary, wait_for
+from conftest import SqliteDB, avoid_minute_boundary, sql_quote, wait_for
 from configs import SIM_ENV
 
 ADMIN = "admin-token-for-tests-0123"
@@ -490,3 +490,33 @@ def sum_metric(text: str, name: str, labels: dict[str, str]) -> float:
         if all(have.get(k) == v for k, v in labels.items()):
             total += float(m.group("value"))
     return total
+
+
+def test_client_leaving_mid_stream_is_charged_for_what_was_streamed(gw, fresh_sims):
+    """The reservation is settled when the client disconnects mid-stream: to the cost of
+    what the upstream produced until then (estimated, as no usage chunk came), never left
+    reserved and never zero."""
+    a = cli_key(gw, "leaver", "--budget", "5")
+    fresh_sims["openai"].faults({"stall_after_chunks": 2, "stall_ms": 5000, "count": 1})
+    body = {"model": "oai", "stream": True, "max_tokens": MAX_TOKENS,
+            "messages": [{"role": "user", "content": "one two three four five six"}]}
+    with httpx.Client(base_url=gw.url, timeout=30) as c:
+        with c.stream("POST", "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {a['key']}"}) as r:
+            assert r.status_code == 200
+            request_id = r.headers["x-request-id"]
+            for line in r.iter_lines():
+                if line.startswith("data: ") and '"content"' in line:
+                    break  # got content; hang up while the upstream stalls
+    rows = wait_for(lambda: db(gw).query(f"SELECT * FROM request_log WHERE id = {sql_quote(request_id)}"),
+                    timeout=15, what="row of the abandoned stream")
+    row = rows[0]
+    assert row["stream"] == 1 and row["status"] == 200
+    assert row["error"] == "client closed the stream", row
+    assert row["usage_source"] == "estimated"
+    assert row["completion_tokens"] >= 1 and row["cost_usd"] > 0
+    usage = wait_for(lambda: (lambda rs: rs[0] if rs and abs(rs[0]["reserved_usd"]) < 1e-12 else None)(
+        db(gw).query(f"SELECT spent_usd, reserved_usd FROM budget_usage WHERE key_id = {sql_quote(a['id'])}")),
+        timeout=10, what="reservation released")
+    assert usage["spent_usd"] == pytest.approx(row["cost_usd"], rel=1e-9)
+    # The upstream request was cancelled rather than left running for the stall.
+    assert gw.alive()
