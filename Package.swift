@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardCore", "SwitchyardProviders",
+                "SwitchyardServer", "SwitchyardCore", "SwitchyardProviders", "SwitchyardStore", "SwitchyardPolicy",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

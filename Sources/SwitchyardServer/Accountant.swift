@@ -48,26 +48,34 @@ final class Accountant: Sendable {
         case refused(GatewayError)
     }
 
-    func admit(_ request: ChatRequest, caller: Caller, plan: PolicyGate.Plan) async -> Admission {
+    func admit(_ request: ChatRequest, caller: Caller, plan: PolicyGate.Plan, now: Date = Date()) async -> Admission {
         guard let store, let keyID = caller.keyID, caller.budget != nil || caller.rpm != nil || caller.tpm != nil else {
             return .admitted(Ticket(keyID: caller.keyID), plan)
         }
         var ticket = Ticket(keyID: keyID)
-        let now = Date()
         do {
             if caller.rpm != nil || caller.tpm != nil {
-                let window = Int64(now.timeIntervalSince1970 / 60)
+                // A sliding window: the previous minute still counts in proportion to how
+                // much of it overlaps the last sixty seconds, so a burst across a minute
+                // boundary cannot pass twice the limit.
+                let seconds = now.timeIntervalSince1970
+                let window = Int64((seconds / 60).rounded(.down))
+                let overlap = (60 - (seconds - Double(window) * 60)) / 60
+                let previous = try await store.windowUsage(keyID: keyID, window: window - 1)
+                func carried(_ count: Int) -> Int { Int((Double(count) * overlap + 1e-9).rounded(.down)) }
+                let rpm = caller.rpm.map { max($0 - carried(previous.requests), 0) }
+                let tpm = caller.tpm.map { max($0 - carried(previous.tokens), 0) }
                 let tokens = TokenEstimator.promptTokens(request) + (request.maxTokens ?? 0)
-                switch try await store.admit(keyID: keyID, window: window, tokens: tokens, rpm: caller.rpm, tpm: caller.tpm) {
+                switch try await store.admit(keyID: keyID, window: window, tokens: tokens, rpm: rpm, tpm: tpm) {
                 case .admitted:
                     ticket.window = window
                     ticket.admittedTokens = tokens
-                case .requestsExceeded(let limit):
+                case .requestsExceeded:
                     metrics.rateLimited(kind: "requests")
-                    return .refused(Self.rateLimitError("\(limit) requests per minute", now: now))
-                case .tokensExceeded(let limit):
+                    return .refused(Self.rateLimitError("\(caller.rpm ?? 0) requests per minute", now: now))
+                case .tokensExceeded:
                     metrics.rateLimited(kind: "tokens")
-                    return .refused(Self.rateLimitError("\(limit) tokens per minute", now: now))
+                    return .refused(Self.rateLimitError("\(caller.tpm ?? 0) tokens per minute", now: now))
                 }
             }
             guard let budget = caller.budget else { return .admitted(ticket, plan) }

@@ -27,6 +27,8 @@ public protocol AccountingStore: Sendable {
 
     /// Counts one request and `tokens` against the key's window unless a limit would be passed.
     func admit(keyID: String, window: Int64, tokens: Int, rpm: Int?, tpm: Int?) async throws -> RateDecision
+    /// Requests and tokens counted in one window.
+    func windowUsage(keyID: String, window: Int64) async throws -> (requests: Int, tokens: Int)
     /// Adds tokens learnt after the fact (the answer's) to a window.
     func addTokens(keyID: String, window: Int64, tokens: Int) async throws
 
@@ -46,7 +48,26 @@ public enum StoreFactory {
         case .sqlite(let path): store = try SQLiteStore(path: path)
         case .postgres(let url): store = try PostgresStore(url: url, logger: logger)
         }
-        try await store.migrate()
+        do {
+            try await withDeadline(seconds: 30) { try await store.migrate() }
+        } catch {
+            await store.close()
+            throw error
+        }
         return store
+    }
+}
+
+/// Runs `body`, or fails with `StoreError.timeout` when it takes longer than `seconds`
+/// (a database that does not answer must not hang the gateway's start).
+func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+            throw StoreError.timeout(seconds: seconds)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
     }
 }

@@ -149,9 +149,10 @@ public final class PostgresStore: AccountingStore {
         let rows = try await client.query(
             """
             INSERT INTO rate_usage AS u (key_id, window_start, requests, tokens)
-            SELECT \(keyID), \(Int(window)), 1, \(tokens) WHERE (\(r) < 0 OR 1 <= \(r))
+            SELECT \(keyID), \(Int(window)), 1, \(tokens) WHERE (\(r) < 0 OR 1 <= \(r)) AND \(t) != 0
             ON CONFLICT (key_id, window_start) DO UPDATE SET requests = u.requests + 1, tokens = u.tokens + EXCLUDED.tokens
-            WHERE (\(r) < 0 OR u.requests + 1 <= \(r)) AND (\(t) < 0 OR u.tokens = 0 OR u.tokens + EXCLUDED.tokens <= \(t))
+            WHERE (\(r) < 0 OR u.requests + 1 <= \(r))
+              AND (\(t) < 0 OR (u.tokens = 0 AND \(t) > 0) OR u.tokens + EXCLUDED.tokens <= \(t))
             RETURNING requests
             """, logger: logger
         )
@@ -164,6 +165,14 @@ public final class PostgresStore: AccountingStore {
         }
         if let rpm, requests + 1 > rpm { return .requestsExceeded(limit: rpm) }
         return .tokensExceeded(limit: tpm ?? 0)
+    }
+
+    public func windowUsage(keyID: String, window: Int64) async throws -> (requests: Int, tokens: Int) {
+        let rows = try await client.query(
+            "SELECT requests, tokens FROM rate_usage WHERE key_id = \(keyID) AND window_start = \(Int(window))", logger: logger
+        )
+        for try await (requests, tokens) in rows.decode((Int, Int).self) { return (requests, tokens) }
+        return (0, 0)
     }
 
     public func addTokens(keyID: String, window: Int64, tokens: Int) async throws {
@@ -275,9 +284,11 @@ public final class PostgresStore: AccountingStore {
 
 public enum StoreError: Error, CustomStringConvertible {
     case badURL(String)
+    case timeout(seconds: Double)
     public var description: String {
         switch self {
         case .badURL(let message): return "invalid database URL: \(message)"
+        case .timeout(let seconds): return "the database did not answer within \(Int(seconds)) s"
         }
     }
 }

@@ -132,9 +132,10 @@ public final class SQLiteStore: AccountingStore {
             try db.execute(
                 sql: """
                     UPDATE rate_usage SET requests = requests + 1, tokens = tokens + ?
-                    WHERE key_id = ? AND window_start = ? AND (? < 0 OR requests + 1 <= ?) AND (? < 0 OR tokens = 0 OR tokens + ? <= ?)
+                    WHERE key_id = ? AND window_start = ? AND (? < 0 OR requests + 1 <= ?)
+                      AND (? < 0 OR (tokens = 0 AND ? > 0) OR tokens + ? <= ?)
                     """,
-                arguments: [tokens, keyID, window, rpm ?? -1, rpm ?? -1, tpm ?? -1, tokens, tpm ?? -1]
+                arguments: [tokens, keyID, window, rpm ?? -1, rpm ?? -1, tpm ?? -1, tpm ?? -1, tokens, tpm ?? -1]
             )
             if db.changesCount > 0 { return .admitted }
             let requests = try Int.fetchOne(
@@ -142,6 +143,15 @@ public final class SQLiteStore: AccountingStore {
             ) ?? 0
             if let rpm, requests + 1 > rpm { return .requestsExceeded(limit: rpm) }
             return .tokensExceeded(limit: tpm ?? 0)
+        }
+    }
+
+    public func windowUsage(keyID: String, window: Int64) async throws -> (requests: Int, tokens: Int) {
+        try await pool.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT requests, tokens FROM rate_usage WHERE key_id = ? AND window_start = ?", arguments: [keyID, window]
+            )
+            return (row?["requests"] ?? 0, row?["tokens"] ?? 0)
         }
     }
 

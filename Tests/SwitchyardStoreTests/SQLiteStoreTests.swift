@@ -192,3 +192,19 @@ import Testing
         #expect(KeyIssuer.parseWindow("-1d") == nil)
     }
 }
+
+@Suite struct SlidingWindowStoreTests {
+    @Test func zeroEffectiveLimitsRefuseEvenAnEmptyWindow() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-window-\(UUID().uuidString)")
+        let store = try SQLiteStore(path: dir.appendingPathComponent("w.db").path)
+        try await store.migrate()
+        #expect(try await store.admit(keyID: "k", window: 7, tokens: 10, rpm: 0, tpm: nil) == .requestsExceeded(limit: 0))
+        #expect(try await store.admit(keyID: "k", window: 7, tokens: 10, rpm: nil, tpm: 0) == .tokensExceeded(limit: 0))
+        #expect(try await store.admit(keyID: "k", window: 7, tokens: 10, rpm: 3, tpm: 5) == .admitted)
+        let usage = try await store.windowUsage(keyID: "k", window: 7)
+        #expect(usage.requests == 1 && usage.tokens == 10)
+        #expect(try await store.windowUsage(keyID: "k", window: 6) == (0, 0))
+        await store.close()
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
