@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Synchronization
 import Hummingbird
 import Logging
 import NIOCore
@@ -303,13 +304,20 @@ struct ChatCompletionsRoute: Sendable {
         Double(DispatchTime.now().uptimeNanoseconds - ctx.clock) / 1e9
     }
 
-    /// `req_` and 24 random hex digits: the log row's id and the `x-request-id` header.
+    /// `req_` and 24 hex digits: the log row's id and the `x-request-id` header.
+    /// A random prefix per process (replicas differ) and a counter: unique without a
+    /// system call per request.
     static func newID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let a = rng.next() as UInt64
-        let b = rng.next() as UInt32
-        return "req_" + String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(8)
+        let n = requestCounter.add(1, ordering: .relaxed).newValue
+        return "req_" + requestIDPrefix + String(n, radix: 16).leftPadded(12)
     }
+
+    private static let requestIDPrefix: String = {
+        var rng = SystemRandomNumberGenerator()
+        let random: UInt64 = rng.next() & 0xFFFF_FFFF_FFFF
+        return String(random, radix: 16).leftPadded(12)
+    }()
+    private static let requestCounter = Atomic<UInt64>(0)
 
     private func readBody(_ request: Request) async throws(GatewayError) -> ByteBuffer {
         let limit = gateway.config.server.maxBodyBytes
@@ -331,10 +339,14 @@ struct ChatCompletionsRoute: Sendable {
         return buffer
     }
 
-    /// Logs one line per request (never prompt text or keys).
+    /// Logs one line per request (never prompt text or keys): at `info` for errors, at
+    /// `debug` for successes, which the request log already records in full.
     private func log(_ response: Response, _ ctx: Context) {
+        let level: Logger.Level = response.status.code >= 400 ? .info : .debug
+        guard gateway.logger.logLevel <= level else { return }
         let elapsedMicros = (DispatchTime.now().uptimeNanoseconds - ctx.clock) / 1000
-        gateway.logger.info(
+        gateway.logger.log(
+            level: level,
             "chat.completions",
             metadata: [
                 "request_id": .string(ctx.id),
