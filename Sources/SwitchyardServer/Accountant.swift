@@ -121,6 +121,13 @@ final class Accountant: Sendable {
         }
     }
 
+    /// The prompt's tokens as the gateway best knows them without calling the model: the
+    /// estimate, calibrated on the model's reported counts when there are some.
+    func promptTokens(_ request: ChatRequest, model: String) -> Int {
+        let raw = TokenEstimator.promptTokens(request)
+        return calibration.withLock { $0[model]?.apply(raw) } ?? raw
+    }
+
     /// Gives back what `admit` took for a request that was never sent.
     func release(_ ticket: Ticket) async {
         guard let store, let keyID = ticket.keyID else { return }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardPolicy
+import SwitchyardProviders
 
 /// Builds the Hummingbird application that serves the gateway's HTTP API:
 /// `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz`, `GET /readyz`,
@@ -18,7 +19,11 @@ public enum GatewayApplication {
         router.post("/v1/chat/completions") { request, context in await chat.handle(request, context: context) }
         let messages = ChatCompletionsRoute(gateway: gateway, inbound: .anthropic)
         router.post("/v1/messages") { request, context in await messages.handle(request, context: context) }
-        router.get("/v1/models") { _, _ in modelsResponse(gateway.config) }
+        router.get("/v1/models") { request, _ in
+            // Anthropic's SDKs send `anthropic-version` and expect their own list shape.
+            request.headers[anthropicVersion] != nil ? anthropicModelsResponse(gateway.config) : modelsResponse(gateway.config)
+        }
+        router.post("/v1/messages/count_tokens") { request, _ in await countTokens(request, gateway: gateway) }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -47,6 +52,52 @@ public enum GatewayApplication {
             services: services,
             logger: logger
         )
+    }
+
+    static let anthropicVersion = HTTPField.Name("anthropic-version")!
+
+    /// `GET /v1/models` as Anthropic's API answers it.
+    static func anthropicModelsResponse(_ config: GatewayConfig) -> Response {
+        let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: 0))
+        let names = config.models.map(\.name) + config.routing.routes.map(\.name)
+        let data: [JSONValue] = names.map { name in
+            ["type": "model", "id": .string(name), "display_name": .string(name), "created_at": .string(created)]
+        }
+        let body: JSONValue = [
+            "data": .array(data), "has_more": false, "first_id": names.first.map(JSONValue.string) ?? .null,
+            "last_id": names.last.map(JSONValue.string) ?? .null,
+        ]
+        return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(body)), model: nil, deployment: nil)
+    }
+
+    /// `POST /v1/messages/count_tokens`: the gateway's estimate of the prompt's tokens for
+    /// the named model (calibrated on that model's reported counts once it has answered),
+    /// since the upstreams' tokenizers are not available locally.
+    static func countTokens(_ request: Request, gateway: Gateway) async -> Response {
+        func anthropicError(_ error: GatewayError) -> Response {
+            .json(
+                status: HTTPResponse.Status(code: error.status), body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))),
+                model: nil, deployment: nil
+            )
+        }
+        var request = request
+        do {
+            let body = try await request.collectBody(upTo: gateway.config.server.maxBodyBytes)
+            guard case .object(var root) = try JSONParser.parse(Array(buffer: body)) else {
+                return anthropicError(.invalidRequest("The request body must be a JSON object."))
+            }
+            // count_tokens has no max_tokens; the translation requires one.
+            root["max_tokens"] = 1
+            let chat = try OpenAIRequestDecoder.decode(.object(try AnthropicInboundRequest.openAIBody(.object(root))))
+            let tokens = gateway.accountant.promptTokens(chat, model: chat.model)
+            return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(["input_tokens": .int(tokens)])), model: nil, deployment: nil)
+        } catch let error as GatewayError {
+            return anthropicError(error)
+        } catch let error as JSONParseError {
+            return anthropicError(.invalidRequest("The request body is not valid JSON: \(error)."))
+        } catch {
+            return anthropicError(.invalidRequest("Could not read the request body: \(error)."))
+        }
     }
 
     static func modelsResponse(_ config: GatewayConfig) -> Response {

@@ -164,3 +164,19 @@ def test_virtual_keys_and_accounting_apply(gateway_factory, fresh_sims, llama, t
     rows = wait_for(lambda: SqliteDB(db).query(
         f"SELECT * FROM request_log WHERE id = '{raw.headers['request-id']}'"), what="row")
     assert rows[0]["model"] == "claude" and rows[0]["cost_usd"] > 0 and rows[0]["usage_source"] == "provider"
+
+
+def test_models_and_count_tokens_for_the_anthropic_sdk(gw, fresh_sims):
+    c = client(gw)
+    ids = [m.id for m in c.models.list()]
+    assert {"oai", "claude", "gem", "local-small"} <= set(ids)
+    messages = [{"role": "user", "content": "hello there"}]
+    before = c.messages.count_tokens(model="claude", messages=messages).input_tokens
+    assert before > 0
+    longer = c.messages.count_tokens(model="claude", messages=[{"role": "user", "content": "hello there " * 50}])
+    assert longer.input_tokens > before
+    # Once the model has reported its own count for a prompt, the estimate follows it.
+    reported = c.messages.create(model="claude", max_tokens=5, messages=messages).usage.input_tokens
+    assert c.messages.count_tokens(model="claude", messages=messages).input_tokens == reported
+    with pytest.raises(anthropic.BadRequestError):
+        c.messages.count_tokens(model="claude", messages=[])
