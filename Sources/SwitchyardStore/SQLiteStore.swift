@@ -223,20 +223,22 @@ public final class SQLiteStore: AccountingStore {
 }
 
 /// Report queries shared by both stores; `?` placeholders are rewritten for PostgreSQL.
+/// Integer sums are cast back to BIGINT: PostgreSQL sums BIGINT columns as NUMERIC.
 enum ReportSQL {
     static let filter = "created_at >= ? AND created_at < ?"
     static let totals = """
-        SELECT COUNT(*), COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0), COALESCE(SUM(cost_usd), 0),
-               COALESCE(SUM(counterfactual_cost_usd), 0), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0)
+        SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0) AS BIGINT), COALESCE(SUM(cost_usd), 0),
+               COALESCE(SUM(counterfactual_cost_usd), 0), CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT),
+               CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT)
         FROM request_log WHERE \(filter)
         """
     static let tiers = """
-        SELECT COALESCE(openness, 'none'), COALESCE(hosting, 'none'), COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0),
+        SELECT COALESCE(openness, 'none'), COALESCE(hosting, 'none'), COUNT(*), CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT),
                COALESCE(SUM(cost_usd), 0)
         FROM request_log WHERE \(filter) GROUP BY 1, 2 ORDER BY 3 DESC
         """
     static let models = """
-        SELECT COALESCE(model, 'none'), COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0), COALESCE(SUM(cost_usd), 0)
+        SELECT COALESCE(model, 'none'), COUNT(*), CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT), COALESCE(SUM(cost_usd), 0)
         FROM request_log WHERE \(filter) GROUP BY 1 ORDER BY 4 DESC, 2 DESC
         """
     static let topKeys = """

@@ -4,6 +4,7 @@ gateway finishes its in-flight requests and flushes their rows before exiting 0.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -148,6 +149,18 @@ def test_budget_holds_across_two_replicas(replicas, postgres, slow_sim):
     assert usage["spent"] == pytest.approx(spent, rel=1e-9)
     assert usage["spent"] <= budget + 1e-9
 
+    # The report and the key listing read the same PostgreSQL database.
+    report = json.loads(gw2.cli("report", "--since", "1h", "--json").stdout)
+    all_rows = postgres.query("SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS cost, "
+                              "coalesce(sum(prompt_tokens), 0) AS p FROM request_log")[0]
+    assert report["requests"] == all_rows["n"]
+    assert report["cost_usd"] == pytest.approx(all_rows["cost"], rel=1e-9)
+    assert report["prompt_tokens"] == all_rows["p"]
+    top = {k["key_id"]: k for k in report["top_keys"]}
+    assert top[key["id"]]["name"] == "shared-budget" and top[key["id"]]["cost_usd"] == pytest.approx(spent, rel=1e-9)
+    listed = {k["id"]: k for k in json.loads(gw1.cli("keys", "list", "--json").stdout)}
+    assert listed[key["id"]]["spent_usd"] == pytest.approx(spent, rel=1e-9)
+
 
 def test_rpm_is_shared_across_replicas(replicas, postgres, slow_sim):
     gw1, gw2 = replicas
@@ -162,6 +175,23 @@ def test_rpm_is_shared_across_replicas(replicas, postgres, slow_sim):
     # alternating replicas: per-process counting would have admitted all 10
     wanted = {r["id"] for r in ok}
     wait_for(lambda: wanted <= ids_in(postgres, key["id"]), timeout=15, what="rows of the admitted requests")
+
+
+def test_revocation_reaches_every_replica(replicas, postgres, slow_sim):
+    gw1, gw2 = replicas
+    key = new_key(gw1, "revoked-everywhere")
+    assert send(gw1.url, key["key"], stream=False)["status"] == 200
+    assert send(gw2.url, key["key"], stream=False)["status"] == 200
+    gw2.cli("keys", "revoke", key["id"])
+    assert postgres.query(f"SELECT revoked_at FROM api_keys WHERE id = {sql_quote(key['id'])}")[0]["revoked_at"] is not None
+    time.sleep(0.4)  # both replicas cache keys for 200 ms (accounting.key_cache)
+    for gw in (gw1, gw2):
+        r = send(gw.url, key["key"], stream=False)
+        assert r["status"] == 401 and r["code"] == "api_key_revoked", r
+    # No plaintext key in the database: only the hash of the secret.
+    secret = key["key"].rsplit("-", 1)[1]
+    stored = postgres.query(f"SELECT secret_hash FROM api_keys WHERE id = {sql_quote(key['id'])}")[0]["secret_hash"]
+    assert stored == hashlib.sha256(secret.encode()).hexdigest()
 
 
 def test_sigterm_finishes_in_flight_requests_and_flushes(gateway_factory):
