@@ -7,6 +7,7 @@ import Synchronization
 /// `record` only appends under a lock; a background task writes every `interval` or as
 /// soon as a batch is full. Rows whose write fails stay buffered and are tried again, so a
 /// database hiccup delays rows instead of losing them. `shutdown()` writes what is left.
+/// Once a minute it also drops the rate-limit windows that no longer count.
 public final class RequestLogWriter: Sendable {
     private struct State {
         var buffer: [RequestRecord] = []
@@ -34,10 +35,18 @@ public final class RequestLogWriter: Sendable {
 
     public func start() {
         let task = Task { [self] in
+            var lastPrune = Date.distantPast
             while !state.withLock({ $0.stopped }) {
                 try? await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
                 // A write in progress is not cancelled by shutdown: it runs in its own task.
                 await Task { await flush() }.value
+                // Rate-limit windows older than the sliding minute are no longer read.
+                if Date().timeIntervalSince(lastPrune) >= 60 {
+                    lastPrune = Date()
+                    let window = Int64((Date().timeIntervalSince1970 / 60).rounded(.down))
+                    let store = self.store
+                    try? await Task { try await store.pruneWindows(before: window - 2) }.value
+                }
             }
         }
         loop.withLock { $0 = task }
