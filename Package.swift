@@ -122,7 +122,10 @@ let package = Package(
         .testTarget(name: "SwitchyardPolicyTests", dependencies: ["SwitchyardPolicy"], swiftSettings: strict),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         .testTarget(
-            name: "SwitchyardStoreTests", dependencies: ["SwitchyardStore", "SwitchyardCore", .product(name: "Logging", package: "swift-log")],
+            name: "SwitchyardStoreTests",
+            dependencies: [
+                "SwitchyardStore", "SwitchyardCore", .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

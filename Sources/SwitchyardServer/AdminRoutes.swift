@@ -49,7 +49,7 @@ struct AdminRoutes: Sendable {
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
         guard case .object(let o)? = try? JSONParser.parse(Array(buffer: body)) else {
-            throw GatewayError.invalidRequest("The body must be a JSON object: {\"name\": ..., \"profile\"?, \"budget\"?, \"rpm\"?, \"tpm\"?}.", code: "invalid_json")
+            throw GatewayError.invalidRequest("The body must be a JSON object: {\"name\": ..., \"profile\"?, \"budget\"?, \"rpm\"?, \"tpm\"?, \"expires_in\"?}.", code: "invalid_json")
         }
         guard case .string(let name)? = o["name"] else { throw GatewayError.invalidRequest("'name' is required and must be a string.", param: "name") }
         func optionalString(_ key: String) throws(GatewayError) -> String? {
@@ -70,7 +70,10 @@ struct AdminRoutes: Sendable {
         var budget = try optionalString("budget")
         if budget == nil, let amount = o["budget"]?.doubleValue { budget = String(amount) }
         let issued = try await KeyIssuer.create(
-            KeyIssuer.Request(name: name, profile: try optionalString("profile"), budget: budget, rpm: try optionalInt("rpm"), tpm: try optionalInt("tpm")),
+            KeyIssuer.Request(
+                name: name, profile: try optionalString("profile"), budget: budget, rpm: try optionalInt("rpm"), tpm: try optionalInt("tpm"),
+                expiresIn: try optionalString("expires_in")
+            ),
             config: gateway.config, store: gateway.store!
         )
         return .json(status: .created, body: ByteBuffer(bytes: JSONWriter.bytes(issued.0.json(key: issued.1))), model: nil, deployment: nil)

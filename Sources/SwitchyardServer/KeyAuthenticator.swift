@@ -85,6 +85,9 @@ final class KeyAuthenticator: Sendable {
         if record.revokedAt != nil {
             throw GatewayError(status: 401, type: "invalid_request_error", code: "api_key_revoked", message: "This API key was revoked.")
         }
+        if let expiry = record.expiresAt, expiry <= Date() {
+            throw GatewayError(status: 401, type: "invalid_request_error", code: "api_key_expired", message: "This API key has expired.")
+        }
         return Caller(keyID: record.id, name: record.name, profile: record.profile, budget: record.budget, rpm: record.rpm, tpm: record.tpm)
     }
 

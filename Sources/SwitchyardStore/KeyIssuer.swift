@@ -10,7 +10,10 @@ public enum KeyIssuer {
         public var budget: String?
         public var rpm: Int?
         public var tpm: Int?
-        public init(name: String, profile: String? = nil, budget: String? = nil, rpm: Int? = nil, tpm: Int? = nil) {
+        /// `30d`, `12h`, `2w`…: the key stops working after this long.
+        public var expiresIn: String?
+        public init(name: String, profile: String? = nil, budget: String? = nil, rpm: Int? = nil, tpm: Int? = nil, expiresIn: String? = nil) {
+            self.expiresIn = expiresIn
             self.name = name
             self.profile = profile
             self.budget = budget
@@ -35,10 +38,16 @@ public enum KeyIssuer {
         }
         if let rpm = request.rpm, rpm < 1 { throw KeyIssuerError("rpm must be at least 1") }
         if let tpm = request.tpm, tpm < 1 { throw KeyIssuerError("tpm must be at least 1") }
+        let now = Date()
+        var expiresAt: Date?
+        if let text = request.expiresIn {
+            guard let seconds = parseWindow(text) else { throw KeyIssuerError("invalid expiry '\(text)': expected e.g. 30m, 12h, 30d or 2w") }
+            expiresAt = now.addingTimeInterval(seconds)
+        }
         let (parts, key) = KeyMaterial.generate()
         let record = KeyRecord(
             id: parts.id, name: name, secretHash: KeyMaterial.hash(secret: parts.secret), profile: request.profile, budget: budget,
-            rpm: request.rpm, tpm: request.tpm, createdAt: Date()
+            rpm: request.rpm, tpm: request.tpm, createdAt: now, expiresAt: expiresAt
         )
         try await store.createKey(record)
         return (record, key)

@@ -63,21 +63,23 @@ public final class PostgresStore: AccountingStore {
     public func createKey(_ key: KeyRecord) async throws {
         try await client.query(
             """
-            INSERT INTO api_keys (id, name, secret_hash, profile, budget_usd, budget_period, rpm, tpm, created_at, revoked_at)
+            INSERT INTO api_keys (id, name, secret_hash, profile, budget_usd, budget_period, rpm, tpm, created_at, revoked_at, expires_at)
             VALUES (\(key.id), \(key.name), \(key.secretHash), \(key.profile), \(key.budget?.amount), \(key.budget?.period.rawValue),
-                    \(key.rpm), \(key.tpm), \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970))
+                    \(key.rpm), \(key.tpm), \(key.createdAt.timeIntervalSince1970), \(key.revokedAt?.timeIntervalSince1970),
+                    \(key.expiresAt?.timeIntervalSince1970))
             """, logger: logger
         )
     }
 
-    private typealias KeyRow = (String, String, String, String?, Double?, String?, Int?, Int?, Double, Double?)
-    private static let keyColumns = "id, name, secret_hash, profile, budget_usd, budget_period, rpm, tpm, created_at, revoked_at"
+    private typealias KeyRow = (String, String, String, String?, Double?, String?, Int?, Int?, Double, Double?, Double?)
+    private static let keyColumns = "id, name, secret_hash, profile, budget_usd, budget_period, rpm, tpm, created_at, revoked_at, expires_at"
 
     private static func keyRecord(_ r: KeyRow) -> KeyRecord {
         let period = r.5.flatMap(BudgetSpec.Period.init(rawValue:)) ?? .total
         return KeyRecord(
             id: r.0, name: r.1, secretHash: r.2, profile: r.3, budget: r.4.map { BudgetSpec(amount: $0, period: period) }, rpm: r.6,
-            tpm: r.7, createdAt: Date(timeIntervalSince1970: r.8), revokedAt: r.9.map { Date(timeIntervalSince1970: $0) }
+            tpm: r.7, createdAt: Date(timeIntervalSince1970: r.8), revokedAt: r.9.map { Date(timeIntervalSince1970: $0) },
+            expiresAt: r.10.map { Date(timeIntervalSince1970: $0) }
         )
     }
 

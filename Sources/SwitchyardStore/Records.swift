@@ -80,11 +80,14 @@ public struct KeyRecord: Sendable, Equatable {
     public var tpm: Int?
     public var createdAt: Date
     public var revokedAt: Date?
+    /// After this the key is refused (`api_key_expired`); nil: it does not expire.
+    public var expiresAt: Date?
 
     public init(
         id: String, name: String, secretHash: String, profile: String?, budget: BudgetSpec?, rpm: Int?, tpm: Int?, createdAt: Date,
-        revokedAt: Date? = nil
+        revokedAt: Date? = nil, expiresAt: Date? = nil
     ) {
+        self.expiresAt = expiresAt
         self.id = id
         self.name = name
         self.secretHash = secretHash
@@ -108,6 +111,7 @@ public struct KeyRecord: Sendable, Equatable {
         o["rpm"] = rpm.map { .int($0) } ?? .null
         o["tpm"] = tpm.map { .int($0) } ?? .null
         o["created_at"] = .string(ISO8601DateFormatter().string(from: createdAt))
+        o["expires_at"] = expiresAt.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null
         if key == nil { o["revoked_at"] = revokedAt.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null }
         if let spent { o["spent_usd"] = .double(spent) }
         return .object(o)

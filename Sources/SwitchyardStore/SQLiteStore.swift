@@ -39,12 +39,12 @@ public final class SQLiteStore: AccountingStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO api_keys (id, name, secret_hash, profile, budget_usd, budget_period, rpm, tpm, created_at, revoked_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO api_keys (id, name, secret_hash, profile, budget_usd, budget_period, rpm, tpm, created_at, revoked_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     key.id, key.name, key.secretHash, key.profile, key.budget?.amount, key.budget?.period.rawValue, key.rpm, key.tpm,
-                    key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970,
+                    key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970, key.expiresAt?.timeIntervalSince1970,
                 ]
             )
         }
@@ -78,7 +78,8 @@ public final class SQLiteStore: AccountingStore {
             id: row["id"], name: row["name"], secretHash: row["secret_hash"], profile: row["profile"],
             budget: amount.map { BudgetSpec(amount: $0, period: period) }, rpm: row["rpm"], tpm: row["tpm"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            revokedAt: (row["revoked_at"] as Double?).map { Date(timeIntervalSince1970: $0) }
+            revokedAt: (row["revoked_at"] as Double?).map { Date(timeIntervalSince1970: $0) },
+            expiresAt: (row["expires_at"] as Double?).map { Date(timeIntervalSince1970: $0) }
         )
     }
 

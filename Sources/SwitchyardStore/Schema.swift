@@ -69,7 +69,9 @@ enum Schema {
             """,
             "CREATE INDEX IF NOT EXISTS request_log_created_at ON request_log (created_at)",
             "CREATE INDEX IF NOT EXISTS request_log_key_id ON request_log (key_id, created_at)",
-        ]
+        ],
+        // 2: keys may expire.
+        ["ALTER TABLE api_keys ADD COLUMN expires_at DOUBLE PRECISION"],
     ]
 
     static let requestLogColumns = [

@@ -3,6 +3,7 @@ import Logging
 import Testing
 @testable import SwitchyardCore
 @testable import SwitchyardStore
+import GRDB
 
 /// The SQLite store against a real database file: keys, atomic budgets under concurrency,
 /// rate windows, the request log and the report's arithmetic.
@@ -204,6 +205,35 @@ import Testing
         let usage = try await store.windowUsage(keyID: "k", window: 7)
         #expect(usage.requests == 1 && usage.tokens == 10)
         #expect(try await store.windowUsage(keyID: "k", window: 6) == (0, 0))
+        await store.close()
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+@Suite struct SchemaUpgradeTests {
+    @Test func aVersionOneDatabaseGainsKeyExpiry() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-upgrade-\(UUID().uuidString)")
+        let path = dir.appendingPathComponent("old.db").path
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // A database as the first schema version left it, with a key in it.
+        let queue = try GRDB.DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: "CREATE TABLE switchyard_schema (version INTEGER NOT NULL)")
+            for sql in Schema.migrations[0] { try db.execute(sql: sql) }
+            try db.execute(sql: "INSERT INTO switchyard_schema (version) VALUES (1)")
+            try db.execute(sql: "INSERT INTO api_keys (id, name, secret_hash, created_at) VALUES ('aaaaaaaaaaaa', 'old', 'h', 1)")
+        }
+        try queue.close()
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        let old = try #require(try await store.key(id: "aaaaaaaaaaaa"))
+        #expect(old.name == "old" && old.expiresAt == nil)
+        let expiring = KeyRecord(
+            id: "bbbbbbbbbbbb", name: "new", secretHash: "h", profile: nil, budget: nil, rpm: nil, tpm: nil, createdAt: Date(),
+            expiresAt: Date(timeIntervalSince1970: 2_000_000_000)
+        )
+        try await store.createKey(expiring)
+        #expect(try await store.key(id: "bbbbbbbbbbbb")?.expiresAt == Date(timeIntervalSince1970: 2_000_000_000))
         await store.close()
         try? FileManager.default.removeItem(at: dir)
     }

@@ -520,3 +520,21 @@ def test_client_leaving_mid_stream_is_charged_for_what_was_streamed(gw, fresh_si
     assert usage["spent_usd"] == pytest.approx(row["cost_usd"], rel=1e-9)
     # The upstream request was cancelled rather than left running for the stall.
     assert gw.alive()
+
+
+def test_expired_keys_are_refused(gw, fresh_sims):
+    r = gw.http.post("/admin/keys", json={"name": "short-lived", "expires_in": "0.02m"}, headers=admin())
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["expires_at"] is not None
+    assert chat(gw, created["key"]).status_code == 200
+    time.sleep(1.5)  # past the expiry (1.2 s) and the key cache (200 ms)
+    expired = chat(gw, created["key"])
+    assert expired.status_code == 401
+    assert error_of(expired)["code"] == "api_key_expired"
+    listed = {k["id"]: k for k in keys_list_cli(gw)}
+    assert listed[created["id"]]["expires_at"] == created["expires_at"]
+    bad = gw.http.post("/admin/keys", json={"name": "x", "expires_in": "soon"}, headers=admin())
+    assert bad.status_code == 400 and "expiry" in bad.json()["error"]["message"]
+    cli = gw.cli("keys", "create", "--name", "cli-expiring", "--expires", "30d", "--json")
+    assert json.loads(cli.stdout)["expires_at"] is not None

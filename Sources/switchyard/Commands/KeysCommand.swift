@@ -44,6 +44,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Tokens per minute (prompt + completion).")
         var tpm: Int?
 
+        @Option(name: .long, help: "Expire the key after this long: 12h, 30d, 2w (default: never).")
+        var expires: String?
+
         @Flag(name: .long, help: "Print the key and its settings as JSON.")
         var json = false
 
@@ -51,7 +54,8 @@ struct KeysCommand: AsyncParsableCommand {
             try await withStore(config) { loaded, store in
                 do {
                     let (record, key) = try await KeyIssuer.create(
-                        KeyIssuer.Request(name: name, profile: profile, budget: budget, rpm: rpm, tpm: tpm), config: loaded, store: store
+                        KeyIssuer.Request(name: name, profile: profile, budget: budget, rpm: rpm, tpm: tpm, expiresIn: expires), config: loaded,
+                        store: store
                     )
                     if json {
                         print(String(decoding: JSONWriter.bytes(record.json(key: key)), as: UTF8.self))
@@ -97,7 +101,8 @@ struct KeysCommand: AsyncParsableCommand {
                         return period == "total" ? text : text + "/" + period
                     } ?? "-"
                     let spent = String(format: "$%.4f", key["spent_usd"]?.doubleValue ?? 0)
-                    let state = key["revoked_at"]?.isNull == false ? "revoked" : "active"
+                    let expired = key["expires_at"]?.stringValue.flatMap { ISO8601DateFormatter().date(from: $0) }.map { $0 <= Date() } ?? false
+                    let state = key["revoked_at"]?.isNull == false ? "revoked" : expired ? "expired" : "active"
                     print(
                         [
                             field("id").padding(toLength: 13, withPad: " ", startingAt: 0),
