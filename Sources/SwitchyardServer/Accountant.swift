@@ -149,13 +149,18 @@ final class Accountant: Sendable {
         return worst
     }
 
-    /// The plan restricted to the open/local tier: local models are always allowed (the
-    /// data stays on the premises), open cloud models only when the policy had already
-    /// allowed them for this request.
+    /// The plan restricted to the open/local tier: local models are allowed when the
+    /// profile's allow-lists permit them (the data stays on the premises), open cloud models
+    /// only when the policy had already allowed them for this request.
     func degrade(_ plan: PolicyGate.Plan, request: ChatRequest) -> PolicyGate.Plan? {
         let needs = request.policyNeeds
+        let profile = config.routing.allProfiles[plan.profile]
         func eligible(_ m: ModelConfig) -> Bool {
             guard m.openness == .open || m.hosting == .local else { return false }
+            // The profile's own allow-lists still hold.
+            if let allowed = profile?.allowedModels, !allowed.contains(m.name) { return false }
+            if let tiers = profile?.allowedTiers, !tiers.contains(m.tier) { return false }
+            if let hosting = profile?.allowedHosting, !hosting.contains(m.hosting == .local ? .local : .cloud) { return false }
             if needs.tools && !m.capabilities.tools { return false }
             if needs.images && !m.capabilities.images { return false }
             if needs.jsonSchema && !m.capabilities.jsonSchema { return false }
@@ -248,7 +253,12 @@ final class Accountant: Sendable {
             route: o.route, model: o.model, status: o.status, seconds: o.latency, promptTokens: usage.promptTokens,
             completionTokens: usage.completionTokens, cost: cost, savings: counterfactual - cost
         )
-        if let ttft = o.ttft, let name = o.model { metrics.timeToFirstToken(seconds: ttft, model: name) }
+        if let ttft = o.ttft, let name = o.model {
+            metrics.timeToFirstToken(seconds: ttft, model: name)
+            if usage.completionTokens > 1, o.error == nil {
+                metrics.timePerOutputToken(seconds: (o.latency - ttft) / Double(usage.completionTokens - 1), model: name)
+            }
+        }
         // Attributes are only built for spans that are recorded (tracing configured and sampled).
         if o.span.isRecording {
             o.span.updateAttributes { a in

@@ -31,6 +31,7 @@ final class GatewayMetrics: Sendable {
             "switchyard_inter_token_gap_seconds": fine + [.milliseconds(500), .seconds(1), .seconds(5)],
             "switchyard_upstream_latency_seconds": coarse,
             "gen_ai_server_time_to_first_token_seconds": coarse,
+            "gen_ai_server_time_per_output_token_seconds": fine + [.milliseconds(500), .seconds(1)],
             "gen_ai_client_operation_duration_seconds": coarse,
         ]
         factory.valueHistogramBuckets = [
@@ -55,6 +56,14 @@ final class GatewayMetrics: Sendable {
             .recordNanoseconds(Int64(max(seconds, 0) * 1e9))
     }
 
+    /// OpenTelemetry's `gen_ai.server.time_per_output_token`: the stream's time after the
+    /// first token divided by the tokens after the first.
+    func timePerOutputToken(seconds: Double, model: String) {
+        Timer(label: "gen_ai_server_time_per_output_token_seconds", dimensions: [("gen_ai_response_model", model)], factory: factory)
+            .recordNanoseconds(Int64(max(seconds, 0) * 1e9))
+    }
+
+    /// The gap between two chunks the client receives.
     func interTokenGap(seconds: Double) {
         Timer(label: "switchyard_inter_token_gap_seconds", factory: factory).recordNanoseconds(Int64(max(seconds, 0) * 1e9))
     }

@@ -96,3 +96,20 @@ import Testing
         }
     }
 }
+
+extension AccountantTests {
+    @Test func degradeKeepsTheProfilesAllowList() async throws {
+        let yaml = Self.yaml + """
+
+            routing:
+              profiles:
+                - {name: strict, allowed_models: [big], on_budget_exceeded: degrade}
+            """
+        let config = try ConfigLoader.parse(yaml: yaml, file: "t.yaml", environment: [:])
+        let accountant = Accountant(config: config, store: nil, writer: nil, metrics: GatewayMetrics(), logger: Logger(label: "test"))
+        var strict = plan(["big"], action: .degrade)
+        strict.profile = "strict"
+        #expect(accountant.degrade(strict, request: request) == nil)
+        #expect(accountant.degrade(plan(["big"], action: .degrade), request: request)?.chain == ["small"])
+    }
+}

@@ -431,6 +431,7 @@ def test_report_and_metrics_agree_with_the_log(gw, fresh_sims):
         sum(r["counterfactual_cost_usd"] - r["cost_usd"] for r in rows), rel=1e-6)
     for name in ("switchyard_gateway_overhead_seconds", "switchyard_upstream_latency_seconds",
                  "gen_ai_server_time_to_first_token_seconds", "switchyard_inter_token_gap_seconds",
+                 "gen_ai_server_time_per_output_token_seconds",
                  "switchyard_inflight_requests"):
         assert name in text, name
 
