@@ -19,10 +19,3 @@ func withTimeout<T: Sendable>(
         return value
     }
 }
-
-/// Lets a stream iterator cross into the child task of `withTimeout`. Only one task uses
-/// it at a time: the caller awaits each `next()` before touching it again.
-final class IteratorBox<Iterator: AsyncIteratorProtocol>: @unchecked Sendable {
-    var iterator: Iterator
-    init(_ iterator: Iterator) { self.iterator = iterator }
-}

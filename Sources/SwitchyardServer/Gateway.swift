@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -37,7 +36,7 @@ public final class Gateway: Sendable {
     public init(config: GatewayConfig, logger: Logger, store: (any AccountingStore)?) throws {
         self.config = config
         self.store = store
-        let metrics = GatewayMetrics()
+        let metrics = GatewayMetrics(knownRoutes: Set(config.models.map(\.name) + config.routing.routes.map(\.name)))
         self.metrics = metrics
         let writer = store.map {
             RequestLogWriter(
@@ -221,7 +220,7 @@ public final class Gateway: Sendable {
                 let exchange: @Sendable () async throws -> (Int, HTTPHeaders, ByteBuffer) = {
                     let response = try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
                     let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
-                    return (Int(response.status.code), response.headers, body)
+                    return (response.status, response.headers, body)
                 }
                 let (status, headers, body) =
                     timeouts.firstByte < readTimeout
@@ -243,17 +242,17 @@ public final class Gateway: Sendable {
                 let bytes = JSONWriter.bytes(OpenAIResponseEncoder.completion(canonical))
                 return .success(.complete(model: target.model.name, deployment: deploymentID, body: ByteBuffer(bytes: bytes)))
             }
-            let head: @Sendable () async throws -> HTTPClientResponse = {
+            let head: @Sendable () async throws -> UpstreamResponse = {
                 try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
             }
             let response = timeouts.firstByte < readTimeout ? try await withTimeout(timeouts.firstByte, phase: .firstByte, head) : try await head()
-            let status = Int(response.status.code)
+            let status = response.status
             guard (200..<300).contains(status) else {
                 let body = (try? await response.body.collect(upTo: 1024 * 1024)) ?? ByteBuffer()
                 throw AttemptFailureError(Self.statusFailure(status, headers: response.headers, body: body, adapter: adapter))
             }
             let relay = StreamRelay(
-                iterator: response.body.makeAsyncIterator(), adapter: adapter, request: request, timeouts: timeouts, mapping: mapping,
+                body: response.body, adapter: adapter, request: request, timeouts: timeouts, mapping: mapping,
                 collectText: collectText
             )
             try await relay.prime()
@@ -261,7 +260,7 @@ public final class Gateway: Sendable {
             return .success(.stream(model: target.model.name, deployment: deploymentID, relay: relay))
         } catch let error as AttemptFailureError {
             return .failure(error.failure)
-        } catch let error as HTTPClientError where error == .readTimeout {
+        } catch is UpstreamReadTimeout {
             // Nothing had arrived yet: before the first byte the read timeout is the first-byte limit.
             return .failure(.timeout(phase: .firstByte))
         } catch let error as GatewayError {

@@ -41,16 +41,15 @@ public enum GatewayApplication {
         return router
     }
 
-    /// The application; `services` run beside the server and are shut down with it
-    /// (the OTLP exporter, for one).
-    public static func make(gateway: Gateway, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
+    /// The gateway's HTTP server on the configured address. Run it with its companion
+    /// services (the OTLP exporter, for one) in a `ServiceGroup`, as `switchyard serve` does.
+    public static func makeServer(
+        gateway: Gateway, logger: Logger, onBound: (@Sendable (SocketAddress?) -> Void)? = nil
+    ) -> GatewayHTTPServer {
         let server = gateway.config.server
-        return Application(
-            router: makeRouter(gateway: gateway),
-            server: .http1(configuration: .init(additionalChannelHandlers: [InboundCloseTracker()])),
-            configuration: .init(address: .hostname(server.host, port: server.port), serverName: nil),
-            services: services,
-            logger: logger
+        return GatewayHTTPServer(
+            host: server.host, port: server.port, router: makeRouter(gateway: gateway), maxBodyBytes: server.maxBodyBytes, logger: logger,
+            onBound: onBound
         )
     }
 

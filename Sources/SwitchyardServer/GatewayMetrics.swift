@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The gateway's metrics, through swift-metrics into a Prometheus registry that
 /// `GET /metrics` renders.
@@ -14,8 +15,32 @@ final class GatewayMetrics: Sendable {
     private let inflight: Meter
     private let overhead: CoreMetrics.Timer
     private let upstreamLatency: CoreMetrics.Timer
+    private let gap: CoreMetrics.Timer
+    /// Handles per (route, model, status), so a request does not go through the registry's
+    /// lookup and label validation for each of its metrics.
+    private let completedHandles = Mutex<[CompletedKey: CompletedHandles]>([:])
 
-    init() {
+    private struct CompletedKey: Hashable {
+        let route: String
+        let model: String
+        let status: Int
+    }
+
+    private struct CompletedHandles: @unchecked Sendable {
+        let requests: Counter
+        let duration: CoreMetrics.Timer
+        let inputTokens: Recorder
+        let outputTokens: Recorder
+        let cost: FloatingPointCounter
+        let savings: FloatingPointCounter
+    }
+
+    /// Route labels outside this set are recorded as `unknown`: a client that sends random
+    /// model names must not grow the registry without bound. Empty: every name is kept.
+    private let knownRoutes: Set<String>
+
+    init(knownRoutes: Set<String> = []) {
+        self.knownRoutes = knownRoutes
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         let fine: [Duration] = [
@@ -42,6 +67,7 @@ final class GatewayMetrics: Sendable {
         inflight = Meter(label: "switchyard_inflight_requests", factory: factory)
         overhead = Timer(label: "switchyard_gateway_overhead_seconds", factory: factory)
         upstreamLatency = Timer(label: "switchyard_upstream_latency_seconds", factory: factory)
+        gap = Timer(label: "switchyard_inter_token_gap_seconds", factory: factory)
     }
 
     func requestStarted() { inflight.increment() }
@@ -65,28 +91,43 @@ final class GatewayMetrics: Sendable {
 
     /// The gap between two chunks the client receives.
     func interTokenGap(seconds: Double) {
-        Timer(label: "switchyard_inter_token_gap_seconds", factory: factory).recordNanoseconds(Int64(max(seconds, 0) * 1e9))
+        gap.recordNanoseconds(Int64(max(seconds, 0) * 1e9))
     }
 
     /// One finished request: counts, duration, tokens by type, cost and savings.
     func completed(route: String, model: String?, status: Int, seconds: Double, promptTokens: Int, completionTokens: Int, cost: Double, savings: Double) {
         let modelLabel = model ?? "none"
-        Counter(
-            label: "switchyard_requests_total", dimensions: [("route", route), ("model", modelLabel), ("status", String(status))], factory: factory
-        ).increment()
-        Timer(
-            label: "gen_ai_client_operation_duration_seconds",
-            dimensions: [("gen_ai_operation_name", "chat"), ("gen_ai_response_model", modelLabel)], factory: factory
-        ).recordNanoseconds(Int64(max(seconds, 0) * 1e9))
-        guard model != nil else { return }
-        Recorder(label: "gen_ai_client_token_usage", dimensions: [("gen_ai_token_type", "input"), ("gen_ai_response_model", modelLabel)], factory: factory)
-            .record(promptTokens)
-        Recorder(label: "gen_ai_client_token_usage", dimensions: [("gen_ai_token_type", "output"), ("gen_ai_response_model", modelLabel)], factory: factory)
-            .record(completionTokens)
-        FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("model", modelLabel)], factory: factory).increment(by: cost)
-        if savings > 0 {
-            FloatingPointCounter(label: "switchyard_savings_usd_total", dimensions: [("model", modelLabel)], factory: factory).increment(by: savings)
+        let route = knownRoutes.isEmpty || knownRoutes.contains(route) ? route : "unknown"
+        let key = CompletedKey(route: route, model: modelLabel, status: status)
+        let handles = completedHandles.withLock { cache in
+            if let handles = cache[key] { return handles }
+            let handles = CompletedHandles(
+                requests: Counter(
+                    label: "switchyard_requests_total", dimensions: [("route", route), ("model", modelLabel), ("status", String(status))], factory: factory
+                ),
+                duration: Timer(
+                    label: "gen_ai_client_operation_duration_seconds",
+                    dimensions: [("gen_ai_operation_name", "chat"), ("gen_ai_response_model", modelLabel)], factory: factory
+                ),
+                inputTokens: Recorder(
+                    label: "gen_ai_client_token_usage", dimensions: [("gen_ai_token_type", "input"), ("gen_ai_response_model", modelLabel)], factory: factory
+                ),
+                outputTokens: Recorder(
+                    label: "gen_ai_client_token_usage", dimensions: [("gen_ai_token_type", "output"), ("gen_ai_response_model", modelLabel)], factory: factory
+                ),
+                cost: FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("model", modelLabel)], factory: factory),
+                savings: FloatingPointCounter(label: "switchyard_savings_usd_total", dimensions: [("model", modelLabel)], factory: factory)
+            )
+            cache[key] = handles
+            return handles
         }
+        handles.requests.increment()
+        handles.duration.recordNanoseconds(Int64(max(seconds, 0) * 1e9))
+        guard model != nil else { return }
+        handles.inputTokens.record(promptTokens)
+        handles.outputTokens.record(completionTokens)
+        handles.cost.increment(by: cost)
+        if savings > 0 { handles.savings.increment(by: savings) }
     }
 
     /// `outcome`: reserved, refused, degraded.

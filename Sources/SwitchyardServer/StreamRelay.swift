@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SwitchyardCore
@@ -23,7 +22,7 @@ final class StreamRelay: @unchecked Sendable {
         var error: String?
     }
 
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private let body: UpstreamBody
     private let adapter: any ProviderAdapter
     private var decoder: (any UpstreamStreamDecoder)?
     private var encoder: OpenAIChunkEncoder?
@@ -50,11 +49,11 @@ final class StreamRelay: @unchecked Sendable {
     var onGap: (@Sendable (Double) -> Void)?
 
     init(
-        iterator: HTTPClientResponse.Body.AsyncIterator, adapter: any ProviderAdapter, request: ChatRequest, timeouts: Timeouts,
+        body: UpstreamBody, adapter: any ProviderAdapter, request: ChatRequest, timeouts: Timeouts,
         mapping: RedactionMapping? = nil, collectText: Bool = false
     ) {
         self.collectText = collectText
-        self.iterator = iterator
+        self.body = body
         self.adapter = adapter
         self.timeouts = timeouts
         self.mapping = mapping
@@ -125,13 +124,12 @@ final class StreamRelay: @unchecked Sendable {
     private func pull(timeout: Double, phase: AttemptFailure.TimeoutPhase) async throws {
         let chunk: ByteBuffer?
         if timeout < max(timeouts.idle, timeouts.firstByte) {
-            let box = IteratorBox(iterator)
-            chunk = try await withTimeout(timeout, phase: phase) { try await box.iterator.next() }
-            iterator = box.iterator
+            let body = self.body
+            chunk = try await withTimeout(timeout, phase: phase) { try await body.next() }
         } else {
             do {
-                chunk = try await iterator.next()
-            } catch let error as HTTPClientError where error == .readTimeout {
+                chunk = try await body.next()
+            } catch is UpstreamReadTimeout {
                 throw AttemptFailureError(.timeout(phase: phase))
             }
         }

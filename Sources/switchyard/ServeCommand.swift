@@ -7,6 +7,7 @@ import SwitchyardServer
 import SwitchyardStore
 import OTel
 import ServiceLifecycle
+import UnixSignals
 
 /// Log levels accepted on the command line.
 enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
@@ -77,10 +78,16 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(try Self.bootstrapTracing(tracing))
             logger.notice("tracing to OTLP/HTTP", metadata: ["endpoint": .string(tracing.otlpEndpoint)])
         }
-        let app = GatewayApplication.make(gateway: gateway, logger: logger, services: services)
-        logger.notice("switchyard listening", metadata: ["address": .string("\(loaded.server.host):\(loaded.server.port)"), "models": .stringConvertible(loaded.models.count)])
+        let address = "\(loaded.server.host):\(loaded.server.port)"
+        let models = loaded.models.count
+        let server = GatewayApplication.makeServer(gateway: gateway, logger: logger) { _ in
+            logger.notice("switchyard listening", metadata: ["address": .string(address), "models": .stringConvertible(models)])
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [server] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
         do {
-            try await app.runService()
+            try await group.run()
         } catch {
             await gateway.shutdown()
             throw error

@@ -1,0 +1,170 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardProviders
+
+/// What every connection shares: the router's responder and the body limit.
+struct GatewayHTTPResponder: Sendable {
+    let responder: RouterResponder<GatewayRequestContext>
+    let maxBodyBytes: Int
+    let logger: Logger
+}
+
+/// Reads one HTTP/1.1 request at a time (NIO's pipelining helper holds back the next
+/// one until the answer is written), hands it to the router in a task, and writes the
+/// router's response to the channel.
+///
+/// The body is collected here, up to the gateway's limit; a larger one gets 413 in the
+/// API's own error shape and the connection is closed, since the rest of it is not read.
+final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let responder: GatewayHTTPResponder
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var tooLarge = false
+
+    init(responder: GatewayHTTPResponder) {
+        self.responder = responder
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = nil
+            tooLarge = head.headers.first(name: "content-length").flatMap { Int($0) }.map { $0 > responder.maxBodyBytes } ?? false
+        case .body(var part):
+            guard !tooLarge else { return }
+            if (body?.readableBytes ?? 0) + part.readableBytes > responder.maxBodyBytes {
+                tooLarge = true
+                body = nil
+            } else if body == nil {
+                body = part
+            } else {
+                body!.writeBuffer(&part)
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let body = self.body ?? ByteBuffer()
+            self.body = nil
+            let channel = context.channel
+            if tooLarge {
+                let error = GatewayError.bodyTooLarge(limit: responder.maxBodyBytes)
+                let response: Response =
+                    head.uri.hasPrefix("/v1/messages")
+                    ? .json(status: .contentTooLarge, body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))), model: nil, deployment: nil)
+                    : .error(error)
+                Self.writeFixed(response, to: channel, keepAlive: false)
+                return
+            }
+            let responder = self.responder
+            let keepAlive = head.isKeepAlive
+            let version = head.version
+            let request = Request(head: Self.httpRequest(head), body: RequestBody(buffer: body))
+            Self.spawn(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder)
+        }
+    }
+
+    /// NIO is the concurrency executor: the task runs on this channel's event loop.
+    private static func spawn(_ request: Request, version: HTTPVersion, keepAlive: Bool, channel: any Channel, responder: GatewayHTTPResponder) {
+        Task { await serve(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder) }
+    }
+
+    private static func serve(_ request: Request, version: HTTPVersion, keepAlive: Bool, channel: any Channel, responder: GatewayHTTPResponder) async {
+        let context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: responder.logger))
+        let response: Response
+        do {
+            response = try await responder.responder.respond(to: request, context: context)
+        } catch {
+            response = .error(GatewayError(status: 500, type: "server_error", message: "Internal error: \(error)"))
+        }
+        var responseHead = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: Int(response.status.code)))
+        responseHead.headers.reserveCapacity(response.headers.count + 2)
+        for field in response.headers { responseHead.headers.add(name: field.name.rawName, value: field.value) }
+        let contentLength = response.body.contentLength
+        if let contentLength, response.headers[.contentLength] == nil {
+            responseHead.headers.add(name: "content-length", value: String(contentLength))
+        }
+        if !keepAlive { responseHead.headers.replaceOrAdd(name: "connection", value: "close") }
+        channel.write(HTTPServerResponsePart.head(responseHead), promise: nil)
+        // A body of known length is all in memory: it goes out with one flush at the end.
+        // A stream (no length) is flushed chunk by chunk.
+        let writer = ChannelResponseWriter(channel: channel, flushEachWrite: contentLength == nil, awaitEnd: !keepAlive)
+        do {
+            try await response.body.write(writer)
+        } catch {
+            // The client went away or the body failed midway: nothing more can be sent.
+            channel.close(promise: nil)
+            return
+        }
+        if !keepAlive { channel.close(promise: nil) }
+    }
+
+    /// Writes a response whose body is a single buffer, without a task.
+    private static func writeFixed(_ response: Response, to channel: any Channel, keepAlive: Bool) {
+        Task {
+            var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: Int(response.status.code)))
+            for field in response.headers { head.headers.add(name: field.name.rawName, value: field.value) }
+            if let length = response.body.contentLength { head.headers.replaceOrAdd(name: "content-length", value: String(length)) }
+            if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            try? await response.body.write(ChannelResponseWriter(channel: channel, flushEachWrite: false, awaitEnd: !keepAlive))
+            if !keepAlive { channel.close(promise: nil) }
+        }
+    }
+
+    /// NIO's request head as HTTPTypes', which Hummingbird's router works with.
+    static func httpRequest(_ head: HTTPRequestHead) -> HTTPRequest {
+        var fields = HTTPFields()
+        fields.reserveCapacity(head.headers.count)
+        for (name, value) in head.headers {
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        return HTTPRequest(method: HTTPRequest.Method(head.method.rawValue) ?? .get, scheme: nil, authority: nil, path: head.uri, headerFields: fields)
+    }
+}
+
+/// Hummingbird's response body writer over a NIO channel.
+///
+/// Writes are not awaited while the channel can take more: awaiting each would cost a
+/// suspension per SSE chunk. When the socket's buffer is full the write is awaited,
+/// which is the back-pressure a slow client puts on the stream.
+struct ChannelResponseWriter: ResponseBodyWriter {
+    let channel: any Channel
+    let flushEachWrite: Bool
+    /// Wait until the end is on the wire (the connection is closed right after).
+    var awaitEnd = false
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
+        let part = HTTPServerResponsePart.body(.byteBuffer(buffer))
+        if !flushEachWrite {
+            channel.write(part, promise: nil)
+        } else if channel.isWritable {
+            channel.writeAndFlush(part, promise: nil)
+        } else {
+            try await channel.writeAndFlush(part).get()
+        }
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        var trailers: HTTPHeaders?
+        if let trailingHeaders {
+            var headers = HTTPHeaders()
+            for field in trailingHeaders { headers.add(name: field.name.rawName, value: field.value) }
+            trailers = headers
+        }
+        if awaitEnd {
+            try await channel.writeAndFlush(HTTPServerResponsePart.end(trailers)).get()
+        } else {
+            channel.writeAndFlush(HTTPServerResponsePart.end(trailers), promise: nil)
+        }
+    }
+}

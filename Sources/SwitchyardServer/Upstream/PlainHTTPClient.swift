@@ -1,0 +1,494 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import SwitchyardCore
+
+/// No byte arrived from the upstream within the read timeout. The caller knows whether
+/// that was before the first byte or between stream chunks.
+struct UpstreamReadTimeout: Error {}
+
+/// A small HTTP/1.1 client for plain-text upstreams: llama.cpp, vLLM, TGI or Ollama on
+/// the same host or network, the gateway's common case and its hot path.
+///
+/// Connections are pooled per event loop and a request runs on a connection of the loop
+/// the calling task runs on, so a relayed request never changes threads. Requests are
+/// written as one flush; the answer's parts are handed over through `PlainExchange`.
+/// TLS upstreams go through AsyncHTTPClient instead (see `UpstreamTransport`).
+final class PlainHTTPClient: Sendable {
+    let group: any EventLoopGroup
+    let connectTimeout: TimeAmount
+    let readTimeout: TimeAmount
+    private let pools = Mutex<[String: PlainConnectionPool]>([:])
+
+    init(group: any EventLoopGroup, connectTimeout: TimeAmount, readTimeout: TimeAmount) {
+        self.group = group
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
+    }
+
+    /// `http://host[:port]/path` split into its parts; nil for anything else.
+    static func split(url: String) -> (host: String, port: Int, path: String)? {
+        guard url.hasPrefix("http://") else { return nil }
+        let rest = url.dropFirst(7)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        let path = slash == rest.endIndex ? "/" : String(rest[slash...])
+        var host = Substring(authority)
+        var port = 80
+        if authority.hasPrefix("[") {
+            // [v6]:port
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") { guard let p = Int(after.dropFirst()) else { return nil }; port = p }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            guard let p = Int(authority[authority.index(after: colon)...]) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        return (String(host), port, path)
+    }
+
+    /// Sends the request and returns once the response head has arrived.
+    func execute(
+        method: String, url: String, headers: [(String, String)], body: [UInt8], deadline: NIODeadline
+    ) async throws -> (head: HTTPResponseHead, exchange: PlainExchange) {
+        guard let (host, port, path) = Self.split(url: url) else {
+            throw AttemptFailureError(.connect("not a plain http:// URL: \(url)"))
+        }
+        let authority = "\(host):\(port)"
+        let pool = pools.withLock { pools in
+            if let pool = pools[authority] { return pool }
+            let pool = PlainConnectionPool(host: host, port: port)
+            pools[authority] = pool
+            return pool
+        }
+        // On an event loop (the gateway's case) its own connections; elsewhere any idle one.
+        let current = MultiThreadedEventLoopGroup.currentEventLoop
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+        head.headers.reserveCapacity(headers.count + 2)
+        var hasHost = false
+        for (name, value) in headers {
+            if name.lowercased() == "host" { hasHost = true }
+            if name.lowercased() == "content-length" { continue }
+            head.headers.add(name: name, value: value)
+        }
+        if !hasHost { head.headers.add(name: "host", value: port == 80 ? host : authority) }
+        head.headers.add(name: "content-length", value: String(body.count))
+        let payload = ByteBuffer(bytes: body)
+        // A pooled connection the upstream closed while idle fails before any answer byte;
+        // that one attempt is repeated on a new connection.
+        for reuse in [true, false] {
+            let connection: PlainConnection
+            if reuse, let idle = pool.take(on: current) {
+                connection = idle
+            } else {
+                connection = try await pool.connect(on: current ?? group.next(), timeout: connectTimeout)
+            }
+            let exchange = PlainExchange(connection: connection, pool: pool)
+            do {
+                let responseHead = try await connection.send(head, body: payload, exchange: exchange, readTimeout: readTimeout, deadline: deadline)
+                return (responseHead, exchange)
+            } catch let error as PlainConnection.StaleConnection {
+                _ = error
+                if reuse && connection.wasReused { continue }
+                throw AttemptFailureError(.connect("the upstream closed the connection before answering"))
+            }
+        }
+        throw AttemptFailureError(.connect("the upstream closed the connection before answering"))
+    }
+
+    func shutdown() {
+        let all = pools.withLock { pools in
+            let values = Array(pools.values)
+            pools.removeAll()
+            return values
+        }
+        for pool in all { pool.closeAll() }
+    }
+}
+
+/// Idle keep-alive connections to one upstream address, per event loop.
+final class PlainConnectionPool: Sendable {
+    let host: String
+    let port: Int
+    private let idle = Mutex<[ObjectIdentifier: [PlainConnection]]>([:])
+    /// More idle connections than this per loop are closed instead of kept.
+    private let maxIdlePerLoop = 512
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// An idle connection on `loop`, or on any loop when the caller runs on none.
+    func take(on loop: (any EventLoop)?) -> PlainConnection? {
+        idle.withLock { idle in
+            let keys = loop.map { [ObjectIdentifier($0)] } ?? Array(idle.keys)
+            for key in keys {
+                while let connection = idle[key]?.popLast() {
+                    if connection.channel.isActive { return connection }
+                }
+            }
+            return nil
+        }
+    }
+
+    func give(_ connection: PlainConnection) {
+        let kept = idle.withLock { idle -> Bool in
+            let key = ObjectIdentifier(connection.channel.eventLoop)
+            guard (idle[key]?.count ?? 0) < maxIdlePerLoop else { return false }
+            idle[key, default: []].append(connection)
+            return true
+        }
+        if !kept { connection.channel.close(promise: nil) }
+    }
+
+    func connect(on loop: any EventLoop, timeout: TimeAmount) async throws -> PlainConnection {
+        do {
+            let channel = try await ClientBootstrap(group: loop)
+                .connectTimeout(timeout)
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(PlainResponseHandler())
+                    }
+                }
+                .connect(host: host, port: port).get()
+            let handler = try await channel.pipeline.handler(type: PlainResponseHandler.self).get()
+            return PlainConnection(channel: channel, handler: handler)
+        } catch let error as ChannelError {
+            if case .connectTimeout = error { throw AttemptFailureError(.timeout(phase: .connect)) }
+            throw AttemptFailureError(.connect("\(host):\(port): \(error)"))
+        } catch {
+            throw AttemptFailureError(.connect("\(host):\(port): \(error)"))
+        }
+    }
+
+    func closeAll() {
+        let all = idle.withLock { idle in
+            let values = idle.values.flatMap { $0 }
+            idle.removeAll()
+            return values
+        }
+        for connection in all { connection.channel.close(promise: nil) }
+    }
+}
+
+/// One keep-alive connection and its response handler.
+final class PlainConnection: Sendable {
+    struct StaleConnection: Error {}
+
+    let channel: any Channel
+    let handler: PlainResponseHandler
+    private let uses = Atomic<Int>(0)
+
+    init(channel: any Channel, handler: PlainResponseHandler) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    var wasReused: Bool { uses.load(ordering: .relaxed) > 1 }
+
+    /// Writes the request and waits for the response head.
+    func send(
+        _ head: HTTPRequestHead, body: ByteBuffer, exchange: PlainExchange, readTimeout: TimeAmount, deadline: NIODeadline
+    ) async throws -> HTTPResponseHead {
+        uses.add(1, ordering: .relaxed)
+        let handler = self.handler
+        let channel = self.channel
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponseHead, any Error>) in
+                exchange.setHeadWaiter(continuation)
+                let write: @Sendable () -> Void = {
+                    handler.start(exchange, readTimeout: readTimeout, deadline: deadline)
+                    channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                    channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+                    channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                }
+                if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
+            }
+        } onCancel: {
+            exchange.cancel()
+        }
+    }
+}
+
+/// One request's answer as it arrives: the head once, then body parts, then the end (or
+/// an error). The channel handler feeds it on the event loop; the task that sent the
+/// request reads it, from whatever thread it runs on.
+final class PlainExchange: @unchecked Sendable {
+    private struct State {
+        var headWaiter: CheckedContinuation<HTTPResponseHead, any Error>?
+        var bodyWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+        var parts: [ByteBuffer] = []
+        var partIndex = 0
+        var bufferedBytes = 0
+        var ended = false
+        var failure: (any Error)?
+        var gotHead = false
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
+    let connection: PlainConnection
+    private let pool: PlainConnectionPool
+    /// Past this many unread bytes the connection stops reading until the reader catches up.
+    static let highWater = 1 << 20
+
+    init(connection: PlainConnection, pool: PlainConnectionPool) {
+        self.connection = connection
+        self.pool = pool
+    }
+
+    deinit {
+        // Dropped before the answer was read to its end: the connection is not reusable.
+        let done = state.withLock { $0.ended }
+        if !done { connection.channel.close(promise: nil) }
+    }
+
+    func setHeadWaiter(_ continuation: CheckedContinuation<HTTPResponseHead, any Error>) {
+        let failure: (any Error)? = state.withLock { s in
+            if let failure = s.failure { return failure }
+            if s.cancelled { return CancellationError() }
+            s.headWaiter = continuation
+            return nil
+        }
+        if let failure { continuation.resume(throwing: failure) }
+    }
+
+    // MARK: fed by the channel handler, on the event loop
+
+    func receiveHead(_ head: HTTPResponseHead) {
+        let waiter = state.withLock { s -> CheckedContinuation<HTTPResponseHead, any Error>? in
+            s.gotHead = true
+            defer { s.headWaiter = nil }
+            return s.headWaiter
+        }
+        waiter?.resume(returning: head)
+    }
+
+    /// Returns false when the reader is this far behind that reading should pause.
+    func receive(_ part: ByteBuffer) -> Bool {
+        let (waiter, belowHighWater) = state.withLock { s -> (CheckedContinuation<ByteBuffer?, any Error>?, Bool) in
+            if let waiter = s.bodyWaiter {
+                s.bodyWaiter = nil
+                return (waiter, true)
+            }
+            s.parts.append(part)
+            s.bufferedBytes += part.readableBytes
+            return (nil, s.bufferedBytes < Self.highWater)
+        }
+        waiter?.resume(returning: part)
+        return belowHighWater
+    }
+
+    func receiveEnd(keepAlive: Bool) {
+        let waiter = state.withLock { s -> CheckedContinuation<ByteBuffer?, any Error>? in
+            s.ended = true
+            defer { s.bodyWaiter = nil }
+            return s.bodyWaiter
+        }
+        waiter?.resume(returning: nil)
+        if keepAlive { pool.give(connection) } else { connection.channel.close(promise: nil) }
+    }
+
+    func fail(_ error: any Error) {
+        let (head, body) = state.withLock { s -> (CheckedContinuation<HTTPResponseHead, any Error>?, CheckedContinuation<ByteBuffer?, any Error>?) in
+            guard !s.ended, s.failure == nil else { return (nil, nil) }
+            s.failure = error
+            defer { s.headWaiter = nil; s.bodyWaiter = nil }
+            return (s.headWaiter, s.bodyWaiter)
+        }
+        head?.resume(throwing: error)
+        body?.resume(throwing: error)
+    }
+
+    var gotHead: Bool { state.withLock { $0.gotHead } }
+
+    // MARK: read by the task
+
+    /// The next body part, or nil at the end of the body.
+    func next() async throws -> ByteBuffer? {
+        let immediate: Result<ByteBuffer?, any Error>? = state.withLock { s in
+            if s.partIndex < s.parts.count {
+                let part = s.parts[s.partIndex]
+                s.partIndex += 1
+                s.bufferedBytes -= part.readableBytes
+                if s.partIndex == s.parts.count {
+                    s.parts.removeAll(keepingCapacity: true)
+                    s.partIndex = 0
+                }
+                return .success(part)
+            }
+            if s.ended { return .success(nil) }
+            if let failure = s.failure { return .failure(failure) }
+            return nil
+        }
+        if let immediate {
+            connection.handler.resumeReadingIfPaused(connection.channel)
+            return try immediate.get()
+        }
+        connection.handler.resumeReadingIfPaused(connection.channel)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
+                let ready: Result<ByteBuffer?, any Error>? = state.withLock { s in
+                    if s.partIndex < s.parts.count {
+                        let part = s.parts[s.partIndex]
+                        s.partIndex += 1
+                        s.bufferedBytes -= part.readableBytes
+                        return .success(part)
+                    }
+                    if s.ended { return .success(nil) }
+                    if let failure = s.failure { return .failure(failure) }
+                    if s.cancelled { return .failure(CancellationError()) }
+                    s.bodyWaiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    /// The whole body, failing past `limit` bytes.
+    func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var result: ByteBuffer?
+        while var part = try await next() {
+            if result == nil {
+                result = part
+            } else {
+                result!.writeBuffer(&part)
+            }
+            if (result?.readableBytes ?? 0) > limit { throw AttemptFailureError(.badResponse("upstream body over \(limit) bytes")) }
+        }
+        return result ?? ByteBuffer()
+    }
+
+    /// Abandons the request: the connection is closed, so the upstream stops generating.
+    func cancel() {
+        let ended = state.withLock { s in
+            s.cancelled = true
+            return s.ended
+        }
+        guard !ended else { return }
+        fail(CancellationError())
+        connection.channel.close(promise: nil)
+    }
+}
+
+/// Hands a connection's response parts to the exchange in flight, and enforces its read
+/// timeout and total deadline with timers on the event loop.
+final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+
+    // Event-loop confined.
+    private var exchange: PlainExchange?
+    private var keepAlive = true
+    private var lastRead = NIODeadline.now()
+    private var readTimeout = TimeAmount.seconds(60)
+    private var readTimer: Scheduled<Void>?
+    private var deadlineTimer: Scheduled<Void>?
+    private var paused = false
+    /// `paused`, readable from the reader's thread without a hop to the event loop.
+    private let pausedFlag = Atomic<Bool>(false)
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func start(_ exchange: PlainExchange, readTimeout: TimeAmount, deadline: NIODeadline) {
+        guard let context else {
+            exchange.fail(PlainConnection.StaleConnection())
+            return
+        }
+        guard context.channel.isActive else {
+            exchange.fail(PlainConnection.StaleConnection())
+            return
+        }
+        self.exchange = exchange
+        self.keepAlive = true
+        self.readTimeout = readTimeout
+        lastRead = .now()
+        let loop = context.eventLoop
+        readTimer = loop.scheduleTask(in: readTimeout) { [self] in checkIdle() }
+        deadlineTimer = loop.scheduleTask(deadline: deadline) { [self] in
+            expire(AttemptFailureError(.timeout(phase: .total)))
+        }
+    }
+
+    private func checkIdle() {
+        guard exchange != nil, let context else { return }
+        let quietFor = NIODeadline.now() - lastRead
+        if quietFor >= readTimeout {
+            expire(UpstreamReadTimeout())
+        } else {
+            readTimer = context.eventLoop.scheduleTask(in: readTimeout - quietFor) { [self] in checkIdle() }
+        }
+    }
+
+    private func expire(_ error: any Error) {
+        guard let exchange else { return }
+        finishExchange()
+        exchange.fail(error)
+        context?.close(promise: nil)
+    }
+
+    private func finishExchange() {
+        readTimer?.cancel()
+        deadlineTimer?.cancel()
+        readTimer = nil
+        deadlineTimer = nil
+        exchange = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let exchange else { return }
+        lastRead = .now()
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            keepAlive = head.isKeepAlive
+            exchange.receiveHead(head)
+        case .body(let part):
+            if !exchange.receive(part) && !paused {
+                paused = true
+                pausedFlag.store(true, ordering: .relaxed)
+                _ = context.channel.setOption(ChannelOptions.autoRead, value: false)
+            }
+        case .end:
+            finishExchange()
+            exchange.receiveEnd(keepAlive: keepAlive && context.channel.isActive)
+        }
+    }
+
+    /// Called by the reader once it has taken buffered parts.
+    func resumeReadingIfPaused(_ channel: any Channel) {
+        guard pausedFlag.load(ordering: .relaxed) else { return }
+        channel.eventLoop.execute { [self] in
+            guard paused else { return }
+            paused = false
+            pausedFlag.store(false, ordering: .relaxed)
+            _ = channel.setOption(ChannelOptions.autoRead, value: true)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let exchange {
+            finishExchange()
+            exchange.fail(exchange.gotHead ? AttemptFailureError(.connect("upstream connection error: \(error)")) : PlainConnection.StaleConnection())
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange {
+            finishExchange()
+            exchange.fail(exchange.gotHead ? AttemptFailureError(.connect("the upstream closed the connection mid-answer")) : PlainConnection.StaleConnection())
+        }
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,193 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+@testable import SwitchyardCore
+@testable import SwitchyardServer
+
+/// The plain upstream client against a real NIO HTTP server on loopback, whose behaviour
+/// each test chooses: keep-alive reuse, a server that drops idle connections, silence,
+/// and a body sent in timed parts.
+@Suite struct PlainHTTPClientTests {
+    enum Behaviour: Sendable {
+        case answer(String)
+        /// Answers as keep-alive, then closes the connection anyway.
+        case answerThenClose(String)
+        case silent
+        /// Chunked body: these parts, `gapMillis` apart.
+        case parts([String], gapMillis: Int64)
+    }
+
+    final class TestServerHandler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let behaviour: Behaviour
+        let counters: CountersBox
+        init(_ behaviour: Behaviour, counters: CountersBox) {
+            self.behaviour = behaviour
+            self.counters = counters
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard case .end = unwrapInboundIn(data) else { return }
+            counters.requests.add(1, ordering: .relaxed)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            switch behaviour {
+            case .silent:
+                return
+            case .answer(let text), .answerThenClose(let text):
+                var head = HTTPResponseHead(version: .http1_1, status: .ok)
+                head.headers.add(name: "content-length", value: String(text.utf8.count))
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+                let closes: Bool
+                if case .answerThenClose = behaviour { closes = true } else { closes = false }
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in if closes { bound.value.close(promise: nil) } }
+            case .parts(let parts, let gap):
+                var head = HTTPResponseHead(version: .http1_1, status: .ok)
+                head.headers.add(name: "transfer-encoding", value: "chunked")
+                context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+                for (index, part) in parts.enumerated() {
+                    context.eventLoop.scheduleTask(in: .milliseconds(gap * Int64(index + 1))) {
+                        bound.value.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil)
+                        if index == parts.count - 1 { bound.value.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil) }
+                    }
+                }
+            }
+        }
+    }
+
+    final class Server: Sendable {
+        let channel: any Channel
+        let counters: CountersBox
+
+        init(_ behaviour: Behaviour) async throws {
+            let box = CountersBox()
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in
+                    box.connections.add(1, ordering: .relaxed)
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(TestServerHandler(behaviour, counters: box))
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            counters = box
+        }
+
+        var url: String { "http://127.0.0.1:\(channel.localAddress!.port!)/v1/chat/completions" }
+        func close() async throws { try await channel.close() }
+    }
+
+    final class CountersBox: Sendable {
+        let connections = Atomic<Int>(0)
+        let requests = Atomic<Int>(0)
+    }
+
+    func client(readMillis: Int64 = 2000) -> PlainHTTPClient {
+        PlainHTTPClient(group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(2), readTimeout: .milliseconds(readMillis))
+    }
+
+    func post(_ client: PlainHTTPClient, _ url: String, deadlineMillis: Int64 = 5000) async throws -> (Int, String) {
+        let (head, exchange) = try await client.execute(
+            method: "POST", url: url, headers: [("content-type", "application/json")], body: Array(#"{"model":"m"}"#.utf8),
+            deadline: .now() + .milliseconds(deadlineMillis)
+        )
+        let body = try await exchange.collect(upTo: 1 << 20)
+        return (Int(head.status.code), String(buffer: body))
+    }
+
+    @Test func splitsURLs() {
+        #expect(PlainHTTPClient.split(url: "http://127.0.0.1:8081/v1/chat/completions")! == ("127.0.0.1", 8081, "/v1/chat/completions"))
+        #expect(PlainHTTPClient.split(url: "http://example.internal/v1")! == ("example.internal", 80, "/v1"))
+        #expect(PlainHTTPClient.split(url: "http://[::1]:9000/x")! == ("::1", 9000, "/x"))
+        #expect(PlainHTTPClient.split(url: "https://api.openai.com/v1") == nil)
+        #expect(PlainHTTPClient.split(url: "http://host:notaport/") == nil)
+    }
+
+    @Test func reusesOneKeepAliveConnection() async throws {
+        let server = try await Server(.answer("hello"))
+        let client = client()
+        for _ in 0..<5 {
+            let (status, body) = try await post(client, server.url)
+            #expect(status == 200)
+            #expect(body == "hello")
+        }
+        #expect(server.counters.connections.load(ordering: .relaxed) == 1)
+        #expect(server.counters.requests.load(ordering: .relaxed) == 5)
+        client.shutdown()
+        try await server.close()
+    }
+
+    @Test func retriesOnceWhenAPooledConnectionWasClosed() async throws {
+        let server = try await Server(.answerThenClose("again"))
+        let client = client()
+        for _ in 0..<3 {
+            let (status, body) = try await post(client, server.url)
+            #expect(status == 200)
+            #expect(body == "again")
+            // Let the close reach the client, so the next request finds a dead pooled connection.
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(server.counters.requests.load(ordering: .relaxed) == 3)
+        #expect(server.counters.connections.load(ordering: .relaxed) == 3)
+        client.shutdown()
+        try await server.close()
+    }
+
+    @Test func aSilentUpstreamTimesOut() async throws {
+        let server = try await Server(.silent)
+        let client = client(readMillis: 150)
+        await #expect(throws: UpstreamReadTimeout.self) { _ = try await post(client, server.url) }
+        client.shutdown()
+        try await server.close()
+    }
+
+    @Test func theTotalDeadlineEndsALongAnswer() async throws {
+        let server = try await Server(.parts(["a", "b", "c", "d", "e"], gapMillis: 100))
+        let client = client()
+        do {
+            _ = try await post(client, server.url, deadlineMillis: 250)
+            Issue.record("expected the deadline to end the answer")
+        } catch let error as AttemptFailureError {
+            #expect(error.failure == .timeout(phase: .total))
+        }
+        client.shutdown()
+        try await server.close()
+    }
+
+    @Test func streamsPartsAsTheyArrive() async throws {
+        let server = try await Server(.parts(["data: 1\n\n", "data: 2\n\n", "data: [DONE]\n\n"], gapMillis: 30))
+        let client = client()
+        let (head, exchange) = try await client.execute(
+            method: "POST", url: server.url, headers: [], body: [], deadline: .now() + .seconds(5)
+        )
+        #expect(head.status == .ok)
+        var parts: [String] = []
+        while let part = try await exchange.next() { parts.append(String(buffer: part)) }
+        #expect(parts.joined() == "data: 1\n\ndata: 2\n\ndata: [DONE]\n\n")
+        #expect(parts.count == 3)
+        // The connection went back to the pool and serves the next request.
+        let (status, _) = try await post(client, server.url)
+        #expect(status == 200)
+        #expect(server.counters.connections.load(ordering: .relaxed) == 1)
+        client.shutdown()
+        try await server.close()
+    }
+
+    @Test func aConnectionRefusedIsAConnectFailure() async throws {
+        let server = try await Server(.silent)
+        let url = server.url
+        try await server.close()
+        do {
+            _ = try await post(client(), url)
+            Issue.record("expected a connect failure")
+        } catch let error as AttemptFailureError {
+            guard case .connect = error.failure else {
+                Issue.record("unexpected failure \(error.failure)")
+                return
+            }
+        }
+    }
+}
