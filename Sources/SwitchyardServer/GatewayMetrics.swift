@@ -27,12 +27,12 @@ final class GatewayMetrics: Sendable {
     }
 
     private struct CompletedHandles: @unchecked Sendable {
-        let requests: Counter
+        let requests: CoreMetrics.Counter
         let duration: CoreMetrics.Timer
-        let inputTokens: Recorder
-        let outputTokens: Recorder
-        let cost: FloatingPointCounter
-        let savings: FloatingPointCounter
+        let inputTokens: CoreMetrics.Recorder
+        let outputTokens: CoreMetrics.Recorder
+        let cost: CoreMetrics.FloatingPointCounter
+        let savings: CoreMetrics.FloatingPointCounter
     }
 
     /// Route labels outside this set are recorded as `unknown`: a client that sends random
