@@ -219,11 +219,16 @@ public final class Gateway: Sendable {
             if !request.stream {
                 let exchange: @Sendable () async throws -> (Int, HTTPHeaders, ByteBuffer) = {
                     let response = try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
-                    let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
-                    return (response.status, response.headers, body)
+                    do {
+                        let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
+                        return (response.status, response.headers, body)
+                    } catch is UpstreamReadTimeout {
+                        throw AttemptFailureError(.timeout(phase: response.body.timesPhases ? .idle : .firstByte))
+                    }
                 }
+                let timesPhases = transport.timesPhases(deployment: deploymentID)
                 let (status, headers, body) =
-                    timeouts.firstByte < readTimeout
+                    !timesPhases && timeouts.firstByte < readTimeout
                     ? try await withTimeout(timeouts.firstByte, phase: .firstByte, exchange) : try await exchange()
                 guard (200..<300).contains(status) else { throw AttemptFailureError(Self.statusFailure(status, headers: headers, body: body, adapter: adapter)) }
                 deployment.outstanding.subtract(1, ordering: .relaxed)
@@ -245,7 +250,9 @@ public final class Gateway: Sendable {
             let head: @Sendable () async throws -> UpstreamResponse = {
                 try await transport.send(upstreamRequest, deployment: deploymentID, totalTimeout: timeouts.total)
             }
-            let response = timeouts.firstByte < readTimeout ? try await withTimeout(timeouts.firstByte, phase: .firstByte, head) : try await head()
+            let response =
+                !transport.timesPhases(deployment: deploymentID) && timeouts.firstByte < readTimeout
+                ? try await withTimeout(timeouts.firstByte, phase: .firstByte, head) : try await head()
             let status = response.status
             guard (200..<300).contains(status) else {
                 let body = (try? await response.body.collect(upTo: 1024 * 1024)) ?? ByteBuffer()

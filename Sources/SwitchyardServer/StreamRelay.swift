@@ -123,7 +123,7 @@ final class StreamRelay: @unchecked Sendable {
 
     private func pull(timeout: Double, phase: AttemptFailure.TimeoutPhase) async throws {
         let chunk: ByteBuffer?
-        if timeout < max(timeouts.idle, timeouts.firstByte) {
+        if !body.timesPhases && timeout < max(timeouts.idle, timeouts.firstByte) {
             let body = self.body
             chunk = try await withTimeout(timeout, phase: phase) { try await body.next() }
         } else {

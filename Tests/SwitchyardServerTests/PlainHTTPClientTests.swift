@@ -85,8 +85,11 @@ import Testing
         let requests = Atomic<Int>(0)
     }
 
-    func client(readMillis: Int64 = 2000) -> PlainHTTPClient {
-        PlainHTTPClient(group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(2), readTimeout: .milliseconds(readMillis))
+    func client(readMillis: Int64 = 2000, idleMillis: Int64? = nil) -> PlainHTTPClient {
+        PlainHTTPClient(
+            group: MultiThreadedEventLoopGroup.singleton, connectTimeout: .seconds(2), firstByteTimeout: .milliseconds(readMillis),
+            idleTimeout: .milliseconds(idleMillis ?? readMillis)
+        )
     }
 
     func post(_ client: PlainHTTPClient, _ url: String, deadlineMillis: Int64 = 5000) async throws -> (Int, String) {
@@ -141,6 +144,23 @@ import Testing
         let client = client(readMillis: 150)
         await #expect(throws: UpstreamReadTimeout.self) { _ = try await post(client, server.url) }
         client.shutdown()
+        try await server.close()
+    }
+
+    @Test func theIdleLimitAppliesBetweenPartsAndTheFirstByteLimitBefore() async throws {
+        // Parts 120 ms apart: within a 400 ms first-byte limit, beyond a 60 ms idle limit.
+        let server = try await Server(.parts(["a", "b", "c"], gapMillis: 120))
+        let patient = client(readMillis: 400, idleMillis: 60)
+        let (_, exchange) = try await patient.execute(method: "POST", url: server.url, headers: [], body: [], deadline: .now() + .seconds(5))
+        #expect(String(buffer: try #require(try await exchange.next())) == "a")
+        await #expect(throws: UpstreamReadTimeout.self) { _ = try await exchange.next() }
+        // With a generous idle limit the same answer arrives whole.
+        let relaxed = client(readMillis: 400, idleMillis: 400)
+        let (status, body) = try await post(relaxed, server.url)
+        #expect(status == 200)
+        #expect(body == "abc")
+        patient.shutdown()
+        relaxed.shutdown()
         try await server.close()
     }
 

@@ -18,13 +18,16 @@ struct UpstreamReadTimeout: Error {}
 final class PlainHTTPClient: Sendable {
     let group: any EventLoopGroup
     let connectTimeout: TimeAmount
-    let readTimeout: TimeAmount
+    /// Silence allowed before the first body byte, and between body parts after it.
+    let firstByteTimeout: TimeAmount
+    let idleTimeout: TimeAmount
     private let pools = Mutex<[String: PlainConnectionPool]>([:])
 
-    init(group: any EventLoopGroup, connectTimeout: TimeAmount, readTimeout: TimeAmount) {
+    init(group: any EventLoopGroup, connectTimeout: TimeAmount, firstByteTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.group = group
         self.connectTimeout = connectTimeout
-        self.readTimeout = readTimeout
+        self.firstByteTimeout = firstByteTimeout
+        self.idleTimeout = idleTimeout
     }
 
     /// `http://host[:port]/path` split into its parts; nil for anything else.
@@ -89,7 +92,9 @@ final class PlainHTTPClient: Sendable {
             }
             let exchange = PlainExchange(connection: connection, pool: pool)
             do {
-                let responseHead = try await connection.send(head, body: payload, exchange: exchange, readTimeout: readTimeout, deadline: deadline)
+                let responseHead = try await connection.send(
+                    head, body: payload, exchange: exchange, firstByte: firstByteTimeout, idle: idleTimeout, deadline: deadline
+                )
                 return (responseHead, exchange)
             } catch let error as PlainConnection.StaleConnection {
                 _ = error
@@ -195,7 +200,7 @@ final class PlainConnection: Sendable {
 
     /// Writes the request and waits for the response head.
     func send(
-        _ head: HTTPRequestHead, body: ByteBuffer, exchange: PlainExchange, readTimeout: TimeAmount, deadline: NIODeadline
+        _ head: HTTPRequestHead, body: ByteBuffer, exchange: PlainExchange, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline
     ) async throws -> HTTPResponseHead {
         uses.add(1, ordering: .relaxed)
         let handler = self.handler
@@ -204,7 +209,7 @@ final class PlainConnection: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponseHead, any Error>) in
                 exchange.setHeadWaiter(continuation)
                 let write: @Sendable () -> Void = {
-                    handler.start(exchange, readTimeout: readTimeout, deadline: deadline)
+                    handler.start(exchange, firstByte: firstByte, idle: idle, deadline: deadline)
                     channel.write(HTTPClientRequestPart.head(head), promise: nil)
                     channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
                     channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -287,13 +292,14 @@ final class PlainExchange: @unchecked Sendable {
     }
 
     func receiveEnd(keepAlive: Bool) {
+        // Back in the pool before the reader can see the end, so its next request finds it.
+        if keepAlive { pool.give(connection) } else { connection.channel.close(promise: nil) }
         let waiter = state.withLock { s -> CheckedContinuation<ByteBuffer?, any Error>? in
             s.ended = true
             defer { s.bodyWaiter = nil }
             return s.bodyWaiter
         }
         waiter?.resume(returning: nil)
-        if keepAlive { pool.give(connection) } else { connection.channel.close(promise: nil) }
     }
 
     func fail(_ error: any Error) {
@@ -382,7 +388,8 @@ final class PlainExchange: @unchecked Sendable {
 }
 
 /// Hands a connection's response parts to the exchange in flight, and enforces its read
-/// timeout and total deadline with timers on the event loop.
+/// timeouts (first byte, then idle between parts) and total deadline with timers on the
+/// event loop: one timer per exchange, re-armed only when it fires early.
 final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
 
@@ -390,7 +397,10 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     private var exchange: PlainExchange?
     private var keepAlive = true
     private var lastRead = NIODeadline.now()
-    private var readTimeout = TimeAmount.seconds(60)
+    private var firstByteTimeout = TimeAmount.seconds(120)
+    private var idleTimeout = TimeAmount.seconds(60)
+    private var gotBody = false
+    private var readTimeout: TimeAmount { gotBody ? idleTimeout : firstByteTimeout }
     private var readTimer: Scheduled<Void>?
     private var deadlineTimer: Scheduled<Void>?
     private var paused = false
@@ -401,7 +411,7 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    func start(_ exchange: PlainExchange, readTimeout: TimeAmount, deadline: NIODeadline) {
+    func start(_ exchange: PlainExchange, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline) {
         guard let context else {
             exchange.fail(PlainConnection.StaleConnection())
             return
@@ -412,10 +422,12 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
         }
         self.exchange = exchange
         self.keepAlive = true
-        self.readTimeout = readTimeout
+        firstByteTimeout = firstByte
+        idleTimeout = idle
+        gotBody = false
         lastRead = .now()
         let loop = context.eventLoop
-        readTimer = loop.scheduleTask(in: readTimeout) { [self] in checkIdle() }
+        readTimer = loop.scheduleTask(in: min(firstByte, idle)) { [self] in checkIdle() }
         deadlineTimer = loop.scheduleTask(deadline: deadline) { [self] in
             expire(AttemptFailureError(.timeout(phase: .total)))
         }
@@ -454,6 +466,12 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
             keepAlive = head.isKeepAlive
             exchange.receiveHead(head)
         case .body(let part):
+            if !gotBody {
+                // From here on the idle limit applies: re-arm the timer for it.
+                gotBody = true
+                readTimer?.cancel()
+                readTimer = context.eventLoop.scheduleTask(in: idleTimeout) { [self] in checkIdle() }
+            }
             if !exchange.receive(part) && !paused {
                 paused = true
                 pausedFlag.store(true, ordering: .relaxed)

@@ -26,7 +26,13 @@ final class UpstreamTransport: Sendable {
                 let connect = TimeAmount.milliseconds(Int64(model.timeouts.connect * 1000))
                 let read = TimeAmount.milliseconds(Int64(max(model.timeouts.idle, model.timeouts.firstByte) * 1000))
                 if deployment.baseURL.hasPrefix("http://") {
-                    clients[deployment.id] = .plain(PlainHTTPClient(group: MultiThreadedEventLoopGroup.singleton, connectTimeout: connect, readTimeout: read))
+                    clients[deployment.id] = .plain(
+                        PlainHTTPClient(
+                            group: MultiThreadedEventLoopGroup.singleton, connectTimeout: connect,
+                            firstByteTimeout: .milliseconds(Int64(model.timeouts.firstByte * 1000)),
+                            idleTimeout: .milliseconds(Int64(model.timeouts.idle * 1000))
+                        )
+                    )
                     continue
                 }
                 var configuration = HTTPClient.Configuration(
@@ -40,6 +46,13 @@ final class UpstreamTransport: Sendable {
             }
         }
         self.clients = clients
+    }
+
+    /// Whether the deployment's client enforces the first-byte and idle limits itself, so
+    /// the caller needs no timer task of its own (AsyncHTTPClient has a single read timeout).
+    func timesPhases(deployment: String) -> Bool {
+        if case .plain? = clients[deployment] { return true }
+        return false
     }
 
     func shutdown() async {
@@ -119,6 +132,12 @@ final class UpstreamBody: @unchecked Sendable {
     }
 
     private var source: Source
+
+    /// True when the client enforces the first-byte and idle limits itself.
+    var timesPhases: Bool {
+        if case .plain = source { return true }
+        return false
+    }
 
     init(_ exchange: PlainExchange) { source = .plain(exchange) }
     init(_ body: HTTPClientResponse.Body) { source = .tls(body.makeAsyncIterator()) }
