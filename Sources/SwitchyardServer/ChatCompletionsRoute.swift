@@ -198,13 +198,32 @@ struct ChatCompletionsRoute: Sendable {
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
                     var anthropic = translatorSeed
-                    // The upstream is read by its own task so that a client that goes away
-                    // can cancel it mid-wait: cancelling drops the upstream stream, which
-                    // cancels the upstream request. A write to a closed client fails and
-                    // ends this loop; a silent upstream is covered by the watchdog.
+                    var failure: (any Error)?
+                    // The first chunk was read before the answer was committed (so a failure
+                    // could still fall back): it goes out at once, before any task starts.
+                    if let first = await relay.next() {
+                        do {
+                            if var translator = anthropic {
+                                let out = translator.feed(Array(buffer: first))
+                                anthropic = translator
+                                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                            } else {
+                                try await writer.write(first)
+                            }
+                        } catch {
+                            failure = error
+                        }
+                    }
+                    // The rest is read by its own task so that a client that goes away can
+                    // cancel it mid-wait: cancelling drops the upstream stream, which cancels
+                    // the upstream request. A write to a closed client fails and ends this
+                    // loop; a silent upstream is covered by the watchdog.
                     let (chunks, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+                    let clientGone = failure != nil
                     let pump = Task {
-                        while let chunk = await relay.next() { continuation.yield(chunk) }
+                        if !clientGone {
+                            while let chunk = await relay.next() { continuation.yield(chunk) }
+                        }
                         continuation.finish()
                     }
                     let watchdog = Task {
@@ -217,7 +236,6 @@ struct ChatCompletionsRoute: Sendable {
                             }
                         }
                     }
-                    var failure: (any Error)?
                     do {
                         for await chunk in chunks {
                             if var translator = anthropic {

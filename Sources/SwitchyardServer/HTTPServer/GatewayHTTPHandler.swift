@@ -76,6 +76,12 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         Task { await serve(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder) }
     }
 
+    /// A malformed request (NIO's error handler has already answered 400) or a failed
+    /// socket: the connection cannot continue.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     private static func serve(_ request: Request, version: HTTPVersion, keepAlive: Bool, channel: any Channel, responder: GatewayHTTPResponder) async {
         let context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: responder.logger))
         let response: Response

@@ -1,0 +1,170 @@
+"""The gateway's own HTTP/1.1 server, driven over raw sockets: keep-alive, pipelining,
+`Connection: close`, HTTP/1.0, chunked request bodies, bodies over the limit, malformed
+requests. What clients and proxies in front of the gateway rely on."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from configs import SIM_ENV, config, sim_models
+
+
+@pytest.fixture
+def gw(gateway_factory, fresh_sims):
+    cfg = config(sim_models(fresh_sims)).replace(
+        "server: {host: 127.0.0.1, port: 0}", "server: {host: 127.0.0.1, port: 0, max_body_bytes: 4096}")
+    return gateway_factory(cfg, SIM_ENV)
+
+
+def chat_body(content: str = "hello world") -> bytes:
+    return json.dumps({"model": "oai", "messages": [{"role": "user", "content": content}]}).encode()
+
+
+def post(body: bytes, extra: str = "", version: str = "HTTP/1.1") -> bytes:
+    return (f"POST /v1/chat/completions {version}\r\nHost: gw\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}\r\n").encode() + body
+
+
+class Conn:
+    """A raw connection that reads whole HTTP/1.1 responses (Content-Length or chunked)."""
+
+    def __init__(self, gw):
+        self.sock = socket.create_connection(("127.0.0.1", gw.port), timeout=15)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        self.buf += chunk
+        return bool(chunk)
+
+    def _take_line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            assert self._fill(), "connection closed mid-response"
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            assert self._fill(), "connection closed mid-body"
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def response(self) -> tuple[int, dict, bytes]:
+        status = int(self._take_line().split()[1])
+        headers = {}
+        while (line := self._take_line()):
+            name, value = line.decode().split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            body = self._take(int(headers["content-length"]))
+        else:
+            assert headers.get("transfer-encoding") == "chunked", headers
+            body = b""
+            while (size := int(self._take_line(), 16)):
+                body += self._take(size)
+                self._take_line()
+            self._take_line()
+        return status, headers, body
+
+    def closed_by_peer(self) -> bool:
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(gw):
+    conn = Conn(gw)
+    for i in range(5):
+        conn.send(post(chat_body(f"request {i}")))
+        status, headers, body = conn.response()
+        assert status == 200
+        assert headers["x-switchyard-model"] == "oai"
+        assert json.loads(body)["object"] == "chat.completion"
+    conn.close()
+
+
+def test_pipelined_requests_are_answered_in_order(gw):
+    conn = Conn(gw)
+    # Three requests in one write: an answer, an unknown model, an answer.
+    unknown = json.dumps({"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}).encode()
+    conn.send(post(chat_body("one")) + post(unknown) + post(chat_body("three")))
+    statuses = [conn.response()[0] for _ in range(3)]
+    assert statuses == [200, 404, 200]
+    conn.close()
+
+
+def test_connection_close_is_honoured(gw):
+    conn = Conn(gw)
+    conn.send(post(chat_body(), extra="Connection: close\r\n"))
+    status, headers, _ = conn.response()
+    assert status == 200
+    assert headers.get("connection") == "close"
+    assert conn.closed_by_peer()
+    conn.close()
+
+
+def test_http_1_0_gets_an_answer_and_a_close(gw):
+    conn = Conn(gw)
+    conn.send(post(chat_body(), version="HTTP/1.0"))
+    status, _, body = conn.response()
+    assert status == 200
+    assert json.loads(body)["choices"]
+    assert conn.closed_by_peer()
+    conn.close()
+
+
+def test_chunked_request_body_is_accepted(gw):
+    body = chat_body("sent in chunks")
+    parts = [body[:10], body[10:25], body[25:]]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+    conn = Conn(gw)
+    conn.send(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+    status, _, resp = conn.response()
+    assert status == 200, resp
+    conn.close()
+
+
+def test_chunked_body_over_the_limit_is_413_in_openai_shape(gw):
+    body = chat_body("x" * 6000)
+    conn = Conn(gw)
+    conn.send(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    status, headers, resp = conn.response()
+    assert status == 413
+    assert json.loads(resp)["error"]["code"] == "request_too_large"
+    assert headers.get("connection") == "close"
+    conn.close()
+    # The gateway is still up for the next client.
+    assert gw.http.get("/healthz").status_code == 200
+
+
+def test_anthropic_route_gets_its_own_413_shape(gw):
+    body = json.dumps({"model": "oai", "max_tokens": 5, "messages": [{"role": "user", "content": "x" * 6000}]}).encode()
+    conn = Conn(gw)
+    conn.send(b"POST /v1/messages HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    status, _, resp = conn.response()
+    assert status == 413
+    error = json.loads(resp)
+    assert error["type"] == "error" and error["error"]["type"] == "request_too_large"
+    conn.close()
+
+
+def test_malformed_request_line_is_400_and_closes(gw):
+    conn = Conn(gw)
+    conn.send(b"THIS IS NOT HTTP\r\n\r\n")
+    status, _, _ = conn.response()
+    assert status == 400
+    assert conn.closed_by_peer()
+    conn.close()
+    assert gw.http.get("/healthz").status_code == 200
