@@ -21,6 +21,7 @@ events).  Control endpoints live under /_sim/ (see control.py and README.md).
 from __future__ import annotations
 
 import argparse
+import ssl
 import json
 import os
 import socket
@@ -297,6 +298,8 @@ def main(argv=None) -> int:
     ap.add_argument("--token-delay-ms", type=float, default=0.0, help="sleep between stream events")
     ap.add_argument("--ready-file", default=None, help="write the URL here once listening")
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    ap.add_argument("--tls-cert", default=None, help="serve HTTPS with this PEM certificate (with --tls-key)")
+    ap.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     ap.add_argument("--journal-limit", type=int, default=10000,
                     help="keep at most this many requests for GET /_sim/requests (oldest dropped)")
     args = ap.parse_args(argv)
@@ -305,7 +308,15 @@ def main(argv=None) -> int:
     server = SimServer((args.host, args.port), wire, args.latency_ms, args.token_delay_ms,
                        args.verbose, args.journal_limit)
     host, port = server.server_address[:2]
-    url = f"http://{host}:{port}"
+    scheme = "http"
+    if args.tls_cert:
+        if not args.tls_key:
+            ap.error("--tls-cert needs --tls-key")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    url = f"{scheme}://{host}:{port}"
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as fh:

@@ -32,7 +32,8 @@ class Sim:
             self.proc.kill()
             raise RuntimeError(f"simulator failed to start: {line!r} {self._stderr()}")
         self.url = line[len("listening on "):]
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        # The control endpoints of an HTTPS simulator run behind its self-signed certificate.
+        self.http = httpx.Client(base_url=self.url, timeout=10, verify=not self.url.startswith("https"))
 
     def faults(self, *faults: dict) -> None:
         r = self.http.post("/_sim/faults", json=list(faults))

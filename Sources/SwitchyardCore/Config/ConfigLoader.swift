@@ -42,6 +42,17 @@ public enum ConfigLoader {
         var config = try parse(yaml: text, file: file, environment: environment)
         // A config file without a `database` section still gets its request log, beside it.
         if config.database == nil { config.database = .default(configFile: file) }
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        for index in config.models.indices {
+            guard let path = config.models[index].tlsCAFile else { continue }
+            let resolved = path.hasPrefix("/") ? path : directory.appendingPathComponent(path).path
+            guard FileManager.default.isReadableFile(atPath: resolved) else {
+                throw ConfigError(
+                    file: file, path: "models[\(index)].tls_ca_file", line: nil, message: "cannot read '\(resolved)'"
+                )
+            }
+            config.models[index].tlsCAFile = resolved
+        }
         return config
     }
 
@@ -162,7 +173,7 @@ public enum ConfigLoader {
     static let modelKeys: Set<String> = [
         "name", "provider", "base_url", "api_key", "deployments", "upstream_model", "openness", "hosting", "price",
         "context_window", "max_output_tokens", "capabilities", "fallbacks", "headers", "anthropic_version", "timeouts", "retry",
-        "tier", "quality_rank", "stream_usage",
+        "tier", "quality_rank", "stream_usage", "tls_ca_file",
     ]
 
     static func parseModel(_ node: ConfigNode) throws -> ModelConfig {
@@ -228,6 +239,14 @@ public enum ConfigLoader {
         if let v = m["tier"] { model.tier = try enumValue(v, QualityTier.self) }
         if let v = m["quality_rank"] { model.qualityRank = try v.int() }
         if let v = m["stream_usage"] { model.requestStreamUsage = try v.bool() }
+        if let v = m["tls_ca_file"] {
+            let path = try v.string()
+            if path.isEmpty { throw v.error("give the path of a PEM file") }
+            guard model.deployments.contains(where: { $0.baseURL.hasPrefix("https://") }) else {
+                throw v.error("applies to https:// deployments only, and this model has none")
+            }
+            model.tlsCAFile = path
+        }
         if let t = m["timeouts"] {
             let tm = try t.mapping(allowed: ["connect", "first_byte", "idle", "total"])
             if let n = tm["connect"] { model.timeouts.connect = try positive(n) }

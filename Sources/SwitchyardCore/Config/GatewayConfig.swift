@@ -142,6 +142,10 @@ public struct ModelConfig: Sendable {
     /// Ask OpenAI-compatible upstreams for `stream_options.include_usage` on every stream
     /// (off for servers that reject the field).
     public var requestStreamUsage: Bool = true
+    /// PEM file with the certificates that `https://` deployments of this model are trusted
+    /// by (a private CA in front of a self-hosted server); nil: the system's trust store.
+    /// `ConfigLoader.load` makes a relative path relative to the configuration file.
+    public var tlsCAFile: String?
 
     public init(
         name: String, provider: ProviderKind, upstreamModel: String? = nil, openness: Openness, hosting: Hosting,

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import SwitchyardCore
 import SwitchyardProviders
 
@@ -38,6 +39,11 @@ final class UpstreamTransport: Sendable {
                 var configuration = HTTPClient.Configuration(
                     redirectConfiguration: .disallow, timeout: .init(connect: connect, read: read), decompression: .disabled
                 )
+                if let caFile = model.tlsCAFile {
+                    var tls = TLSConfiguration.makeClientConfiguration()
+                    tls.trustRoots = .file(caFile)
+                    configuration.tlsConfiguration = tls
+                }
                 configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
                 configuration.httpVersion = .automatic
                 // The gateway makes its own span per attempt; the client's would double them.
@@ -103,6 +109,13 @@ final class UpstreamTransport: Sendable {
         if let failure = error as? AttemptFailureError { return failure.failure }
         if error is UpstreamReadTimeout { return .timeout(phase: .idle) }
         if error is CancellationError { return .connect("cancelled") }
+        if let tls = error as? NIOSSLError, case .handshakeFailed(let reason) = tls {
+            let detail = "\(reason)"
+            if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+                return .connect("TLS handshake failed: the upstream's certificate is not trusted (a private CA goes in the model's tls_ca_file)")
+            }
+            return .connect("TLS handshake failed")
+        }
         if let http = error as? HTTPClientError {
             switch http {
             case .connectTimeout: return .timeout(phase: .connect)
