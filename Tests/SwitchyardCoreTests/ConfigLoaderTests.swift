@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SwitchyardCore
 
@@ -95,6 +96,26 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+    }
+
+    @Test func tlsCAFileNeedsAnHTTPSDeploymentAndIsResolvedBesideTheConfig() throws {
+        let plain = "models:\n  - name: a\n    provider: openai\n    base_url: http://h:1/v1\n    openness: open\n    hosting: local\n    tls_ca_file: ca.pem\n"
+        #expect(throws: ConfigError.self) { _ = try ConfigLoader.parse(yaml: plain, file: "c.yaml") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = plain.replacingOccurrences(of: "http://", with: "https://")
+        let file = dir.appendingPathComponent("c.yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigLoader.load(file: file)
+            Issue.record("accepted a missing CA file")
+        } catch let error as ConfigError {
+            #expect(error.path == "models[0].tls_ca_file")
+        }
+        try "pem".write(toFile: dir.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.load(file: file)
+        #expect(config.models[0].tlsCAFile == dir.appendingPathComponent("ca.pem").path)
     }
 
     @Test func priceComputesCostWithCachedTokens() {
