@@ -61,7 +61,9 @@ class Conn:
         while (line := self._take_line()):
             name, value = line.decode().split(":", 1)
             headers[name.strip().lower()] = value.strip()
-        if "content-length" in headers:
+        if 100 <= status < 200:
+            body = b""
+        elif "content-length" in headers:
             body = self._take(int(headers["content-length"]))
         else:
             assert headers.get("transfer-encoding") == "chunked", headers
@@ -168,3 +170,31 @@ def test_malformed_request_line_is_400_and_closes(gw):
     assert conn.closed_by_peer()
     conn.close()
     assert gw.http.get("/healthz").status_code == 200
+
+
+def test_expect_100_continue_is_answered_before_the_body(gw):
+    body = chat_body("y" * 2000)
+    conn = Conn(gw)
+    conn.send(f"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+    # The interim answer comes without the body having been sent.
+    conn.sock.settimeout(2)
+    status, _, _ = conn.response()
+    assert status == 100
+    conn.send(body)
+    status, headers, resp = conn.response()
+    assert status == 200
+    assert json.loads(resp)["object"] == "chat.completion"
+    conn.close()
+
+
+def test_expect_100_continue_over_the_limit_gets_413_without_sending_the_body(gw):
+    conn = Conn(gw)
+    conn.send(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100000\r\nExpect: 100-continue\r\n\r\n")
+    conn.sock.settimeout(2)
+    status, _, resp = conn.response()
+    assert status == 413
+    assert json.loads(resp)["error"]["code"] == "request_too_large"
+    assert conn.closed_by_peer()
+    conn.close()

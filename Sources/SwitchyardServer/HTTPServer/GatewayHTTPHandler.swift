@@ -27,6 +27,8 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
+    /// The request was answered before its end (413 to an `Expect: 100-continue`).
+    private var answered = false
 
     init(responder: GatewayHTTPResponder) {
         self.responder = responder
@@ -37,7 +39,19 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             self.head = head
             body = nil
+            answered = false
             tooLarge = head.headers.first(name: "content-length").flatMap { Int($0) }.map { $0 > responder.maxBodyBytes } ?? false
+            // Clients that ask first (curl for larger bodies, some Java and .NET clients) would
+            // otherwise wait a second or more before sending the body; one whose declared
+            // body is over the limit gets the 413 at once instead, and nothing is read.
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                if tooLarge {
+                    answered = true
+                    Self.writeFixed(Self.tooLargeResponse(uri: head.uri, limit: responder.maxBodyBytes), to: context.channel, keepAlive: false)
+                } else {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+                }
+            }
         case .body(var part):
             guard !tooLarge else { return }
             if (body?.readableBytes ?? 0) + part.readableBytes > responder.maxBodyBytes {
@@ -49,18 +63,13 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 body!.writeBuffer(&part)
             }
         case .end:
-            guard let head else { return }
+            guard let head, !answered else { return }
             self.head = nil
             let body = self.body ?? ByteBuffer()
             self.body = nil
             let channel = context.channel
             if tooLarge {
-                let error = GatewayError.bodyTooLarge(limit: responder.maxBodyBytes)
-                let response: Response =
-                    head.uri.hasPrefix("/v1/messages")
-                    ? .json(status: .contentTooLarge, body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))), model: nil, deployment: nil)
-                    : .error(error)
-                Self.writeFixed(response, to: channel, keepAlive: false)
+                Self.writeFixed(Self.tooLargeResponse(uri: head.uri, limit: responder.maxBodyBytes), to: channel, keepAlive: false)
                 return
             }
             let responder = self.responder
@@ -112,7 +121,15 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !keepAlive { channel.close(promise: nil) }
     }
 
-    /// Writes a response whose body is a single buffer, without a task.
+    /// 413 in the shape of the API the path belongs to.
+    private static func tooLargeResponse(uri: String, limit: Int) -> Response {
+        let error = GatewayError.bodyTooLarge(limit: limit)
+        return uri.hasPrefix("/v1/messages")
+            ? .json(status: .contentTooLarge, body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))), model: nil, deployment: nil)
+            : .error(error)
+    }
+
+    /// Writes a response whose body is a single buffer.
     private static func writeFixed(_ response: Response, to channel: any Channel, keepAlive: Bool) {
         Task {
             var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: Int(response.status.code)))
