@@ -48,7 +48,8 @@ public enum GatewayApplication {
     ) -> GatewayHTTPServer {
         let server = gateway.config.server
         return GatewayHTTPServer(
-            host: server.host, port: server.port, router: makeRouter(gateway: gateway), maxBodyBytes: server.maxBodyBytes, logger: logger,
+            host: server.host, port: server.port, router: makeRouter(gateway: gateway), maxBodyBytes: server.maxBodyBytes,
+            idleTimeout: server.idleTimeout, logger: logger,
             onBound: onBound
         )
     }

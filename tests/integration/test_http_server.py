@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -197,4 +198,35 @@ def test_expect_100_continue_over_the_limit_gets_413_without_sending_the_body(gw
     assert status == 413
     assert json.loads(resp)["error"]["code"] == "request_too_large"
     assert conn.closed_by_peer()
+    conn.close()
+
+
+@pytest.fixture
+def gw_idle(gateway_factory, fresh_sims):
+    cfg = config(sim_models(fresh_sims)).replace(
+        "server: {host: 127.0.0.1, port: 0}", "server: {host: 127.0.0.1, port: 0, idle_timeout: 800ms}")
+    return gateway_factory(cfg, SIM_ENV)
+
+
+def test_idle_connections_are_closed_after_idle_timeout(gw_idle):
+    conn = Conn(gw_idle)
+    conn.send(post(chat_body()))
+    status, headers, _ = conn.response()
+    assert status == 200
+    assert headers.get("date", "").endswith(" GMT")
+    conn.sock.settimeout(5)
+    start = time.monotonic()
+    assert conn.closed_by_peer()
+    assert 0.5 < time.monotonic() - start < 3
+    conn.close()
+
+
+def test_a_slow_answer_is_not_cut_by_the_idle_timeout(gw_idle, fresh_sims):
+    # The upstream takes longer than the idle timeout to answer: the request is in flight.
+    fresh_sims["openai"].faults({"delay_headers_ms": 1500})
+    conn = Conn(gw_idle)
+    conn.sock.settimeout(10)
+    conn.send(post(chat_body()))
+    status, _, body = conn.response()
+    assert status == 200, body
     conn.close()

@@ -143,7 +143,7 @@ public enum ConfigLoader {
     }
 
     static func parseServer(_ node: ConfigNode) throws -> ServerSettings {
-        let m = try node.mapping(allowed: ["host", "port", "max_body_bytes"])
+        let m = try node.mapping(allowed: ["host", "port", "max_body_bytes", "idle_timeout"])
         var s = ServerSettings()
         if let n = m["host"] { s.host = try n.string() }
         if let n = m["port"] {
@@ -151,6 +151,7 @@ public enum ConfigLoader {
             if s.port > 65535 { throw n.error("must be at most 65535") }
         }
         if let n = m["max_body_bytes"] { s.maxBodyBytes = try n.int(min: 1024) }
+        if let n = m["idle_timeout"] { s.idleTimeout = try positive(n) }
         return s
     }
 

@@ -47,6 +47,9 @@ public struct ServerSettings: Sendable {
     public var port: Int = 8080
     /// Largest accepted request body; larger ones get 413.
     public var maxBodyBytes: Int = 8 * 1024 * 1024
+    /// A client connection with no request in flight and nothing received for this long is
+    /// closed (idle keep-alive connections, and clients that stop sending mid-request).
+    public var idleTimeout: Double = 75
     public init() {}
 }
 

@@ -10,6 +10,7 @@ import SwitchyardProviders
 struct GatewayHTTPResponder: Sendable {
     let responder: RouterResponder<GatewayRequestContext>
     let maxBodyBytes: Int
+    let idleTimeout: TimeAmount
     let logger: Logger
 }
 
@@ -29,12 +30,58 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tooLarge = false
     /// The request was answered before its end (413 to an `Expect: 100-continue`).
     private var answered = false
+    /// A request handed to the router whose answer is not written yet.
+    private var inFlight = false
+    private var lastActivity = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
 
     init(responder: GatewayHTTPResponder) {
         self.responder = responder
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        armIdleTimer(context: context, in: responder.idleTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        context.fireChannelInactive()
+    }
+
+    /// Closes the connection once it has been idle for the configured time: nothing in
+    /// flight and nothing received. One timer per connection, re-armed when it fires early.
+    private func armIdleTimer(context: ChannelHandlerContext, in delay: TimeAmount) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = bound.value
+            handler.checkIdle(context: context)
+        }
+    }
+
+    private func checkIdle(context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        let quiet = NIODeadline.now() - lastActivity
+        if !inFlight && quiet >= responder.idleTimeout {
+            context.close(promise: nil)
+        } else {
+            armIdleTimer(context: context, in: inFlight ? responder.idleTimeout : responder.idleTimeout - quiet)
+        }
+    }
+
+    /// Called on the event loop when the answer to the request in flight is written.
+    fileprivate func requestFinished() {
+        inFlight = false
+        lastActivity = .now()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
@@ -76,13 +123,21 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let keepAlive = head.isKeepAlive
             let version = head.version
             let request = Request(head: Self.httpRequest(head), body: RequestBody(buffer: body))
-            Self.spawn(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder)
+            inFlight = true
+            let finished = NIOLoopBound(self, eventLoop: context.eventLoop)
+            Self.spawn(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder, finished: finished)
         }
     }
 
     /// NIO is the concurrency executor: the task runs on this channel's event loop.
-    private static func spawn(_ request: Request, version: HTTPVersion, keepAlive: Bool, channel: any Channel, responder: GatewayHTTPResponder) {
-        Task { await serve(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder) }
+    private static func spawn(
+        _ request: Request, version: HTTPVersion, keepAlive: Bool, channel: any Channel, responder: GatewayHTTPResponder,
+        finished: NIOLoopBound<GatewayHTTPHandler>
+    ) {
+        Task {
+            await serve(request, version: version, keepAlive: keepAlive, channel: channel, responder: responder)
+            finished.eventLoop.execute { finished.value.requestFinished() }
+        }
     }
 
     /// A malformed request (NIO's error handler has already answered 400) or a failed
@@ -100,8 +155,9 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             response = .error(GatewayError(status: 500, type: "server_error", message: "Internal error: \(error)"))
         }
         var responseHead = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: Int(response.status.code)))
-        responseHead.headers.reserveCapacity(response.headers.count + 2)
+        responseHead.headers.reserveCapacity(response.headers.count + 3)
         for field in response.headers { responseHead.headers.add(name: field.name.rawName, value: field.value) }
+        if response.headers[.date] == nil { responseHead.headers.add(name: "date", value: HTTPDate.now) }
         let contentLength = response.body.contentLength
         if let contentLength, response.headers[.contentLength] == nil {
             responseHead.headers.add(name: "content-length", value: String(contentLength))
@@ -134,6 +190,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         Task {
             var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: Int(response.status.code)))
             for field in response.headers { head.headers.add(name: field.name.rawName, value: field.value) }
+            head.headers.add(name: "date", value: HTTPDate.now)
             if let length = response.body.contentLength { head.headers.replaceOrAdd(name: "content-length", value: String(length)) }
             if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
             channel.write(HTTPServerResponsePart.head(head), promise: nil)

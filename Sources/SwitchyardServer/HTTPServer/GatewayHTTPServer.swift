@@ -29,12 +29,14 @@ public final class GatewayHTTPServer: Service {
     private let onBound: (@Sendable (SocketAddress?) -> Void)?
 
     public init(
-        host: String, port: Int, router: Router<GatewayRequestContext>, maxBodyBytes: Int, logger: Logger,
+        host: String, port: Int, router: Router<GatewayRequestContext>, maxBodyBytes: Int, idleTimeout: Double = 75, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, onBound: (@Sendable (SocketAddress?) -> Void)? = nil
     ) {
         self.host = host
         self.port = port
-        self.responder = GatewayHTTPResponder(responder: router.buildResponder(), maxBodyBytes: maxBodyBytes, logger: logger)
+        self.responder = GatewayHTTPResponder(
+            responder: router.buildResponder(), maxBodyBytes: maxBodyBytes, idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), logger: logger
+        )
         self.group = group
         self.logger = logger
         self.onBound = onBound
