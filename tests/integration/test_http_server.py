@@ -230,3 +230,33 @@ def test_a_slow_answer_is_not_cut_by_the_idle_timeout(gw_idle, fresh_sims):
     status, _, body = conn.response()
     assert status == 200, body
     conn.close()
+
+
+def test_a_trickled_body_gets_408_within_the_idle_timeout(gw_idle):
+    body = chat_body("slow")
+    conn = Conn(gw_idle)
+    conn.send(f"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(body)}\r\n\r\n".encode())
+    start = time.monotonic()
+    # One byte every 200 ms: never idle, never complete.
+    conn.sock.settimeout(0.2)
+    got = b""
+    for byte in body[:-1]:
+        try:
+            conn.sock.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        try:
+            got += conn.sock.recv(65536)
+        except socket.timeout:
+            pass
+        if b"\r\n\r\n" in got:
+            break
+        assert time.monotonic() - start < 5, "no answer to a trickled body"
+    conn.buf = got
+    conn.sock.settimeout(5)
+    status, headers, resp = conn.response()
+    assert status == 408
+    assert json.loads(resp)["error"]["code"] == "request_timeout"
+    assert 0.6 < time.monotonic() - start < 3
+    conn.close()

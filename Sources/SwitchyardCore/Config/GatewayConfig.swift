@@ -48,7 +48,8 @@ public struct ServerSettings: Sendable {
     /// Largest accepted request body; larger ones get 413.
     public var maxBodyBytes: Int = 8 * 1024 * 1024
     /// A client connection with no request in flight and nothing received for this long is
-    /// closed (idle keep-alive connections, and clients that stop sending mid-request).
+    /// closed (idle keep-alive connections, and clients that stop sending mid-request); a
+    /// request not received whole within it is answered 408.
     public var idleTimeout: Double = 75
     public init() {}
 }

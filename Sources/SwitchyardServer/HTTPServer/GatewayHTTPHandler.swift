@@ -33,6 +33,8 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A request handed to the router whose answer is not written yet.
     private var inFlight = false
     private var lastActivity = NIODeadline.now()
+    /// When the head of the request being received arrived.
+    private var requestStarted: NIODeadline?
     private var idleTimer: Scheduled<Void>?
 
     init(responder: GatewayHTTPResponder) {
@@ -66,12 +68,31 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func checkIdle(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
-        let quiet = NIODeadline.now() - lastActivity
-        if !inFlight && quiet >= responder.idleTimeout {
-            context.close(promise: nil)
-        } else {
-            armIdleTimer(context: context, in: inFlight ? responder.idleTimeout : responder.idleTimeout - quiet)
+        let now = NIODeadline.now()
+        let limit = responder.idleTimeout
+        // A request that has begun must also arrive whole within the limit: a client that
+        // trickles its body does not hold the connection. (Trickled headers never reach
+        // this handler, so the idle rule below already covers them.)
+        if !inFlight, let head, let started = requestStarted, now - started >= limit {
+            self.head = nil
+            body = nil
+            answered = true
+            let seconds = Double(limit.nanoseconds) / 1e9
+            let error = GatewayError(
+                status: 408, type: "invalid_request_error", code: "request_timeout",
+                message: "The request was not received completely within \(seconds) seconds."
+            )
+            Self.writeFixed(Self.errorResponse(uri: head.uri, error: error), to: context.channel, keepAlive: false)
+            return
         }
+        let quiet = now - lastActivity
+        if !inFlight && quiet >= limit {
+            context.close(promise: nil)
+            return
+        }
+        var next = inFlight ? limit : limit - quiet
+        if !inFlight, head != nil, let started = requestStarted { next = min(next, limit - (now - started)) }
+        armIdleTimer(context: context, in: max(next, .milliseconds(10)))
     }
 
     /// Called on the event loop when the answer to the request in flight is written.
@@ -87,6 +108,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = head
             body = nil
             answered = false
+            requestStarted = lastActivity
             tooLarge = head.headers.first(name: "content-length").flatMap { Int($0) }.map { $0 > responder.maxBodyBytes } ?? false
             // Clients that ask first (curl for larger bodies, some Java and .NET clients) would
             // otherwise wait a second or more before sending the body; one whose declared
@@ -110,6 +132,7 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 body!.writeBuffer(&part)
             }
         case .end:
+            requestStarted = nil
             guard let head, !answered else { return }
             self.head = nil
             let body = self.body ?? ByteBuffer()
@@ -179,9 +202,16 @@ final class GatewayHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// 413 in the shape of the API the path belongs to.
     private static func tooLargeResponse(uri: String, limit: Int) -> Response {
-        let error = GatewayError.bodyTooLarge(limit: limit)
-        return uri.hasPrefix("/v1/messages")
-            ? .json(status: .contentTooLarge, body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))), model: nil, deployment: nil)
+        errorResponse(uri: uri, error: .bodyTooLarge(limit: limit))
+    }
+
+    /// An error in the shape of the API the path belongs to (Anthropic's under `/v1/messages`).
+    private static func errorResponse(uri: String, error: GatewayError) -> Response {
+        uri.hasPrefix("/v1/messages")
+            ? .json(
+                status: HTTPResponse.Status(code: error.status), body: ByteBuffer(bytes: JSONWriter.bytes(AnthropicInboundResponse.error(error))),
+                model: nil, deployment: nil
+            )
             : .error(error)
     }
 
