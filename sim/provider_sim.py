@@ -62,6 +62,14 @@ class SimServer(ThreadingHTTPServer):
         self.token_delay_s = token_delay_ms / 1000.0
         self.verbose = verbose
 
+    def handle_error(self, request, client_address):
+        # A client resetting its connection while the handler waits for the next request
+        # (a gateway dropping a pooled keep-alive connection, a cancelled stream) is normal
+        # for a server, not a simulator bug; anything else still prints its traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -600,3 +600,25 @@ def test_non_stream_stall_is_a_body_delay(openai_sim):
         assert r.status_code == 200  # head arrives at once...
         with pytest.raises(httpx.ReadTimeout):
             r.read()  # ...the body does not
+
+
+def test_a_client_resetting_an_idle_keep_alive_connection_is_not_an_error():
+    # A gateway dropping a pooled connection may close it with a reset while the handler
+    # waits for the next request; the simulator must treat that as normal (its stop()
+    # fails on any traceback in its stderr).
+    import socket
+    import struct
+
+    sim = Sim("openai")
+    try:
+        host, port = sim.url.rsplit("//", 1)[1].split(":")
+        body = json.dumps({"model": "gpt-sim", "messages": [{"role": "user", "content": "hi"}]}).encode()
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer " + sim.key.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        assert s.recv(65536).startswith(b"HTTP/1.")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        time.sleep(0.3)
+    finally:
+        sim.stop()
