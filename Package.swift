@@ -40,10 +40,16 @@ let package = Package(
         // BLAS for the sentence encoder's matrix products: OpenBLAS (Debian: libopenblas0),
         // loaded with dlopen at first use, so gateways without a learned router never map it.
         .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // Int8 (AVX-512 VNNI) kernels for the encoder's dense layers, chosen at run time.
+        // Debug builds (tests) get -O2 here only: unoptimised intrinsics spill every register.
+        .target(name: "CEncoderKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         // In-process all-MiniLM-L6-v2 sentence embeddings: safetensors, WordPiece, BERT forward pass.
         .target(
             name: "SwitchyardEmbeddings",
-            dependencies: [.target(name: "CBLASLoader", condition: .when(platforms: [.linux]))],
+            dependencies: [
+                "CEncoderKernels",
+                .target(name: "CBLASLoader", condition: .when(platforms: [.linux])),
+            ],
             // The SIMD kernels are unusably slow unoptimised; debug builds (tests) get -O here only.
             swiftSettings: strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

@@ -1,11 +1,32 @@
+import CEncoderKernels
+
 /// The BERT forward pass over a *packed* batch: all sequences' tokens are
 /// stacked into one matrix so every dense layer is a single large GEMM with no
 /// padding, and only attention is computed per sequence. Ends with mean
 /// pooling and L2 normalisation (sentence-transformers' Pooling + Normalize).
 enum BertEncoderForward {
+    /// `output[rows×n] = input[rows×k]·Wᵀ (+ bias)` in the weights' precision.
+    @inline(__always)
+    private static func dense(
+        _ weights: BertWeights.Dense, _ input: UnsafeMutablePointer<Float>, rows: Int, k: Int, n: Int,
+        bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>, _ workspace: BertWorkspace
+    ) {
+        switch weights {
+        case .float32(let w):
+            BLAS.gemm(m: rows, n: n, k: k, a: input, lda: k, b: w, ldb: k, transposeB: true, c: output, ldc: n)
+            if let bias { VectorMath.addBias(output, rows: rows, n: n, bias: bias) }
+        case .int8(let matrix):
+            matrix.multiply(input, rows: rows, ldx: k, bias: bias, into: output, ldy: n,
+                            scratch: workspace.quantized, rowScales: workspace.rowScales,
+                            rowZeroPoints: workspace.rowZeroPoints)
+        }
+    }
+
     /// Returns one normalised embedding per sequence in `sequences`.
+    /// `observe`, when given, sees each dense layer's input before the product (calibration).
     static func run(
-        sequences: [[Int32]], weights: BertWeights, workspace: BertWorkspace
+        sequences: [[Int32]], weights: BertWeights, workspace: BertWorkspace,
+        observe: ((_ layer: Int, _ slot: BertWeights.DenseSlot, _ input: UnsafePointer<Float>, _ rows: Int, _ k: Int) -> Void)? = nil
     ) -> [[Float]] {
         let c = weights.configuration
         let h = c.hiddenSize, h3 = 3 * h, inter = c.intermediateSize, dh = c.headSize
@@ -41,14 +62,20 @@ enum BertEncoderForward {
             gamma: weights.embeddingNormGamma, beta: weights.embeddingNormBeta, epsilon: c.layerNormEpsilon)
 
         let scale = 1 / Float(dh).squareRoot()
-        for layer in weights.layers {
+        for (index, layer) in weights.layers.enumerated() {
             // Q, K, V for all tokens in one GEMM.
-            BLAS.gemm(m: total, n: h3, k: h, a: hidden, lda: h, b: layer.qkvWeight, ldb: h, transposeB: true, c: qkv, ldc: h3)
-            VectorMath.addBias(qkv, rows: total, n: h3, bias: layer.qkvBias)
+            observe?(index, .qkv, hidden, total, h)
+            dense(layer.qkvWeight, hidden, rows: total, k: h, n: h3, bias: layer.qkvBias, into: qkv, workspace)
             // Self-attention, per sequence and head.
             for (s, ids) in sequences.enumerated() {
                 let n = ids.count
                 let base = offsets[s]
+                #if arch(x86_64)
+                if VectorMath.useAVX512 && dh == 32 {
+                    sy_attention32(qkv + base * h3, Int32(n), Int32(h), Int32(c.headCount), scale, context + base * h, scores)
+                    continue
+                }
+                #endif
                 for head in 0..<c.headCount {
                     let q = qkv + base * h3 + head * dh
                     let k = q + h
@@ -59,14 +86,17 @@ enum BertEncoderForward {
                               c: context + base * h + head * dh, ldc: h)
                 }
             }
-            BLAS.gemm(m: total, n: h, k: h, a: context, lda: h, b: layer.attentionOutWeight, ldb: h, transposeB: true, c: projected, ldc: h)
+            observe?(index, .attentionOut, context, total, h)
+            dense(layer.attentionOutWeight, context, rows: total, k: h, n: h, bias: nil, into: projected, workspace)
             VectorMath.addBiasResidualLayerNorm(
                 projected, bias: layer.attentionOutBias, residual: hidden, rows: total, n: h,
                 gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: c.layerNormEpsilon)
             // Feed-forward.
-            BLAS.gemm(m: total, n: inter, k: h, a: hidden, lda: h, b: layer.intermediateWeight, ldb: h, transposeB: true, c: intermediate, ldc: inter)
+            observe?(index, .intermediate, hidden, total, h)
+            dense(layer.intermediateWeight, hidden, rows: total, k: h, n: inter, bias: nil, into: intermediate, workspace)
             VectorMath.addBiasGELU(intermediate, rows: total, n: inter, bias: layer.intermediateBias)
-            BLAS.gemm(m: total, n: h, k: inter, a: intermediate, lda: inter, b: layer.outputWeight, ldb: inter, transposeB: true, c: projected, ldc: h)
+            observe?(index, .output, intermediate, total, inter)
+            dense(layer.outputWeight, intermediate, rows: total, k: inter, n: h, bias: nil, into: projected, workspace)
             VectorMath.addBiasResidualLayerNorm(
                 projected, bias: layer.outputBias, residual: hidden, rows: total, n: h,
                 gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: c.layerNormEpsilon)

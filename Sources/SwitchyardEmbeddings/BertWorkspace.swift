@@ -1,3 +1,5 @@
+import CEncoderKernels
+
 /// Scratch buffers for one forward pass, reused across calls.
 ///
 /// Sized for a number of packed tokens and a longest sequence; grown on demand.
@@ -12,6 +14,10 @@ final class BertWorkspace: @unchecked Sendable {
     private(set) var projected: UnsafeMutablePointer<Float>  // [tokens, hidden]
     private(set) var intermediate: UnsafeMutablePointer<Float>  // [tokens, intermediate]
     private(set) var scores: UnsafeMutablePointer<Float>  // [seq, seq]
+    /// Int8 precision only: a dense layer's quantised input and its per-row scales.
+    private(set) var quantized: UnsafeMutablePointer<UInt8>  // [tokens, intermediate]
+    private(set) var rowScales: UnsafeMutablePointer<Float>  // [tokens]
+    private(set) var rowZeroPoints: UnsafeMutablePointer<Int32>  // [tokens]
     private let configuration: BertConfiguration
 
     init(configuration: BertConfiguration) {
@@ -22,28 +28,40 @@ final class BertWorkspace: @unchecked Sendable {
         projected = .allocate(capacity: 0)
         intermediate = .allocate(capacity: 0)
         scores = .allocate(capacity: 0)
+        quantized = .allocate(capacity: 0)
+        rowScales = .allocate(capacity: 0)
+        rowZeroPoints = .allocate(capacity: 0)
     }
 
     func reserve(tokens: Int, longestSequence: Int) {
         let h = configuration.hiddenSize
         if tokens > tokenCapacity {
             let capacity = max(tokens, 64)
-            for buffer in [hidden, qkv, context, projected, intermediate] { buffer.deallocate() }
+            for buffer in [hidden, qkv, context, projected, intermediate, rowScales] { buffer.deallocate() }
+            quantized.deallocate()
+            rowZeroPoints.deallocate()
             hidden = .allocate(capacity: capacity * h)
             qkv = .allocate(capacity: capacity * 3 * h)
             context = .allocate(capacity: capacity * h)
             projected = .allocate(capacity: capacity * h)
             intermediate = .allocate(capacity: capacity * configuration.intermediateSize)
+            quantized = .allocate(capacity: capacity * configuration.intermediateSize)
+            rowScales = .allocate(capacity: capacity)
+            rowZeroPoints = .allocate(capacity: capacity)
             tokenCapacity = capacity
         }
         if longestSequence > sequenceCapacity {
             scores.deallocate()
-            scores = .allocate(capacity: longestSequence * longestSequence)
+            // Room for either attention path: the score matrix, or the fused kernel's scratch.
+            scores = .allocate(capacity: max(longestSequence * longestSequence,
+                                             sy_attention_scratch_floats(Int32(longestSequence))))
             sequenceCapacity = longestSequence
         }
     }
 
     deinit {
-        for buffer in [hidden, qkv, context, projected, intermediate, scores] { buffer.deallocate() }
+        for buffer in [hidden, qkv, context, projected, intermediate, scores, rowScales] { buffer.deallocate() }
+        quantized.deallocate()
+        rowZeroPoints.deallocate()
     }
 }

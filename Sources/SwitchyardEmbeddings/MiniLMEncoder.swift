@@ -35,8 +35,12 @@ public final class MiniLMEncoder: TextEmbedder {
     /// Packed tokens per forward pass in `embed(batch:)`; bounds scratch memory.
     private let tokensPerChunk = 1024
 
-    /// Loads `model.safetensors` and `vocab.txt` from `modelDirectory`.
-    public init(modelDirectory: URL) throws {
+    /// Arithmetic of the dense layers (see `EncoderPrecision`).
+    public var precision: EncoderPrecision { weights.precision }
+
+    /// Loads `model.safetensors` and `vocab.txt` from `modelDirectory`. `precision` defaults
+    /// to `EncoderPrecision.automatic`; `int8` on a CPU without VNNI falls back to `float32`.
+    public init(modelDirectory: URL, precision: EncoderPrecision = .automatic) throws {
         if let reason = BLAS.loadError { throw MiniLMEncoderError.blasUnavailable(reason) }
         let weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
         let vocabularyURL = modelDirectory.appendingPathComponent("vocab.txt")
@@ -45,10 +49,21 @@ public final class MiniLMEncoder: TextEmbedder {
         }
         let configuration = BertConfiguration()
         tokenizer = try WordPieceTokenizer(vocabularyFile: vocabularyURL)
-        weights = try BertWeights(file: SafeTensorsFile(url: weightsURL), configuration: configuration)
+        let usable: EncoderPrecision = precision == .int8 && !EncoderPrecision.int8Available ? .float32 : precision
+        let file = try SafeTensorsFile(url: weightsURL)
+        BLAS.configureOnce
+        let exact = try BertWeights(file: file, configuration: configuration, precision: .float32)
+        switch usable {
+        case .float32:
+            weights = exact
+        case .int8:
+            // Calibrate on the FP32 weights, then keep only the int8 ones.
+            let maxima = EncoderCalibration.inputMaxima(
+                weights: exact, tokenizer: tokenizer, maxLength: configuration.maxSequenceLength)
+            weights = try BertWeights(file: file, configuration: configuration, precision: .int8, inputMaxima: maxima)
+        }
         dimension = configuration.hiddenSize
         maxSequenceLength = configuration.maxSequenceLength
-        BLAS.configureOnce
     }
 
     /// Which matrix-multiply kernels are in use (OpenBLAS core name, or "Accelerate").

@@ -1,3 +1,5 @@
+import CEncoderKernels
+
 /// Element-wise kernels for the encoder (LayerNorm, softmax, GELU), written
 /// over 16-lane SIMD vectors with plain `*`/`+` (no `fma` calls, which compile
 /// to slow libcalls on the baseline x86-64 target) and a polynomial `exp`, so
@@ -58,8 +60,15 @@ enum VectorMath {
         return V(repeating: 0.5) * x * (V(repeating: 1.0) + erf)
     }
 
+    /// Whether the AVX-512 versions of GELU and softmax (C, chosen at run time) can be used:
+    /// 16 lanes per instruction instead of the baseline target's 4.
+    static let useAVX512 = sy_avx512_available() != 0
+
     /// `row[i] = gelu(row[i] + bias[i])` for each of `rows` rows of length `n` (multiple of 16).
     static func addBiasGELU(_ data: UnsafeMutablePointer<Float>, rows: Int, n: Int, bias: UnsafePointer<Float>) {
+        #if arch(x86_64)
+        if useAVX512 { return sy_bias_gelu(data, Int32(rows), Int32(n), bias) }
+        #endif
         for r in 0..<rows {
             let row = data + r * n
             var i = 0
@@ -119,6 +128,9 @@ enum VectorMath {
 
     /// In-place softmax over each of `rows` rows of length `n` with stride `stride`.
     static func softmaxRows(_ data: UnsafeMutablePointer<Float>, rows: Int, n: Int, stride: Int) {
+        #if arch(x86_64)
+        if useAVX512 { return sy_softmax_rows(data, Int32(rows), Int32(n), Int32(stride)) }
+        #endif
         let vectorEnd = n - n % width
         for r in 0..<rows {
             let row = data + r * stride

@@ -47,7 +47,7 @@ public final class Gateway: Sendable {
         self.writer = writer
         authenticator = KeyAuthenticator(auth: config.auth, store: store, cacheSeconds: config.accounting.keyCacheSeconds, logger: logger)
         accountant = Accountant(config: config, store: store, writer: writer, metrics: metrics, logger: logger)
-        let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory) }
+        let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory, precision: config.routing.encoderPrecision) }
         self.learned = learned
         self.gate = try PolicyGate(config: config, learned: learned)
         var models: [String: ModelRuntime] = [:]

@@ -6,7 +6,7 @@ import SwitchyardPolicy
 /// what `switchyard route` prints. Detected data is reported as kinds and counts only.
 public enum RouteDryRun {
     public static func decide(config: GatewayConfig, request: ChatRequest, profile: String?, dataClass: String?) async throws -> JSONValue {
-        let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory) }
+        let learned = try config.routing.routerFile.map { try LearnedRouter(file: $0, encoderDirectory: config.routing.encoderDirectory, precision: config.routing.encoderPrecision) }
         defer { if let learned { Task { await learned.shutdown() } } }
         let gate = try PolicyGate(config: config, learned: learned)
         var headers = HTTPFields()

