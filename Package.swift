@@ -127,7 +127,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "SwitchyardEmbeddingsTests", dependencies: ["SwitchyardEmbeddings"], resources: [.copy("Fixtures")],
+            name: "SwitchyardEmbeddingsTests", dependencies: ["SwitchyardEmbeddings", "CEncoderKernels"], resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardRouting", "SwitchyardEmbeddings"], swiftSettings: strict),

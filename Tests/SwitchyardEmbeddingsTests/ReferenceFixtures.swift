@@ -39,12 +39,17 @@ enum InstalledModel {
 
     static let directory: URL? = MiniLMEncoder.locateInstalledModel()
 
-    static let encoder: Result<MiniLMEncoder, any Error> = {
+    /// The encoder as the gateway builds it by default (int8 where the CPU has VNNI).
+    static let encoder: Result<MiniLMEncoder, any Error> = load(.automatic)
+    /// The exact FP32 encoder.
+    static let exactEncoder: Result<MiniLMEncoder, any Error> = load(.float32)
+
+    private static func load(_ precision: EncoderPrecision) -> Result<MiniLMEncoder, any Error> {
         guard let directory else {
             return .failure(MissingModel())
         }
-        return Result { try MiniLMEncoder(modelDirectory: directory) }
-    }()
+        return Result { try MiniLMEncoder(modelDirectory: directory, precision: precision) }
+    }
 
     struct MissingModel: Error, CustomStringConvertible {
         var description: String { InstalledModel.setupHint }
@@ -58,11 +63,12 @@ enum InstalledModel {
         return directory
     }
 
-    static func requireEncoder() throws -> MiniLMEncoder {
-        if case .failure(let error) = encoder, error is MissingModel {
+    static func requireEncoder(_ precision: EncoderPrecision? = nil) throws -> MiniLMEncoder {
+        let result = precision == .float32 ? exactEncoder : encoder
+        if case .failure(let error) = result, error is MissingModel {
             Issue.record(Comment(rawValue: setupHint))
         }
-        return try encoder.get()
+        return try result.get()
     }
 }
 

@@ -1,0 +1,207 @@
+import CEncoderKernels
+import Foundation
+import Testing
+@testable import SwitchyardEmbeddings
+
+/// Deterministic pseudo-random floats (SplitMix64), so failures reproduce.
+struct SeededFloats {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Float(z >> 40) / Float(1 << 24) * 2 - 1  // [-1, 1)
+    }
+    mutating func array(_ count: Int, scale: Float = 1) -> [Float] { (0..<count).map { _ in next() * scale } }
+}
+
+/// Row-major `x[m×k]·w[n×k]ᵀ + bias` in Double.
+func exactProduct(_ x: [Float], _ w: [Float], bias: [Float]?, m: Int, n: Int, k: Int) -> [Double] {
+    var y = [Double](repeating: 0, count: m * n)
+    for r in 0..<m {
+        for c in 0..<n {
+            var sum = Double(bias?[c] ?? 0)
+            for j in 0..<k { sum += Double(x[r * k + j]) * Double(w[c * k + j]) }
+            y[r * n + c] = sum
+        }
+    }
+    return y
+}
+
+func relativeError(_ y: [Float], _ exact: [Double]) -> Double {
+    var diff = 0.0, norm = 0.0
+    for (a, b) in zip(y, exact) {
+        diff += (Double(a) - b) * (Double(a) - b)
+        norm += b * b
+    }
+    return (diff / max(norm, 1e-30)).squareRoot()
+}
+
+/// Packs `w`, quantises `x` and multiplies with the reference or the VNNI kernels.
+func quantizedProduct(
+    _ x: [Float], _ w: [Float], bias: [Float]?, m: Int, n: Int, k: Int, reference: Bool
+) -> [Float] {
+    let packed = UnsafeMutableRawPointer.allocate(byteCount: sy_q8_packed_bytes(Int32(n), Int32(k)), alignment: 64)
+        .bindMemory(to: Int8.self, capacity: n * k)
+    defer { UnsafeMutableRawPointer(packed).deallocate() }
+    var scales = [Float](repeating: 0, count: n), sums = [Int32](repeating: 0, count: n)
+    sy_q8_pack(w, Int32(n), Int32(k), packed, &scales, &sums)
+    var q = [UInt8](repeating: 0, count: m * k)
+    var rowScales = [Float](repeating: 0, count: m), zeroPoints = [Int32](repeating: 0, count: m)
+    var y = [Float](repeating: .nan, count: m * n)
+    let biasPointer = bias.map { b -> UnsafeMutablePointer<Float> in
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: b.count)
+        p.initialize(from: b, count: b.count)
+        return p
+    }
+    defer { biasPointer?.deallocate() }
+    if reference {
+        sy_q8_quantize_rows_reference(x, Int32(m), Int32(k), Int32(k), nil, &q, &rowScales, &zeroPoints)
+        sy_q8_linear_reference(Int32(m), Int32(n), Int32(k), q, rowScales, zeroPoints, packed, scales, sums,
+                               biasPointer, &y, Int32(n))
+    } else {
+        sy_q8_quantize_rows(x, Int32(m), Int32(k), Int32(k), nil, &q, &rowScales, &zeroPoints)
+        sy_q8_linear(Int32(m), Int32(n), Int32(k), q, rowScales, zeroPoints, packed, scales, sums,
+                     biasPointer, &y, Int32(n))
+    }
+    return y
+}
+
+@Suite("Encoder kernels (int8 dense layers, AVX-512 attention and activations)")
+struct EncoderKernelTests {
+    static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 64, 16), (5, 64, 48), (6, 128, 384), (7, 192, 96), (13, 64, 1536)]
+
+    @Test("quantised product approximates the exact one (reference kernels)", arguments: shapes.indices)
+    func referenceApproximatesExact(_ index: Int) {
+        let (m, n, k) = Self.shapes[index]
+        var random = SeededFloats(seed: UInt64(index + 1))
+        let x = random.array(m * k, scale: 3), w = random.array(n * k, scale: 0.2), bias = random.array(n)
+        let y = quantizedProduct(x, w, bias: bias, m: m, n: n, k: k, reference: true)
+        let error = relativeError(y, exactProduct(x, w, bias: bias, m: m, n: n, k: k))
+        // Two 8-bit roundings of uniform data: ~1% relative error; a wrong zero point,
+        // scale or packing order gives errors of order 1.
+        #expect(error < 0.02, "relative error \(error)")
+    }
+
+    @Test("VNNI kernels agree with the reference", arguments: shapes.indices)
+    func vnniMatchesReference(_ index: Int) {
+        guard sy_q8_available() != 0 else { return }
+        let (m, n, k) = Self.shapes[index]
+        var random = SeededFloats(seed: UInt64(100 + index))
+        // A skewed input (mostly small, a few large, shifted): exercises the zero point.
+        let x = random.array(m * k).enumerated().map { i, v in i % 37 == 0 ? v * 40 : v + 0.3 }
+        let w = random.array(n * k, scale: 0.05)
+        for bias in [nil, random.array(n)] {
+            let fast = quantizedProduct(x, w, bias: bias, m: m, n: n, k: k, reference: false)
+            let slow = quantizedProduct(x, w, bias: bias, m: m, n: n, k: k, reference: true)
+            // The integer parts are identical; only the final float scaling may round differently.
+            for (a, b) in zip(fast, slow) {
+                #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "\(a) vs \(b)")
+            }
+        }
+    }
+
+    @Test func zeroInputRowsGiveTheBias() {
+        let (m, n, k) = (3, 64, 32)
+        var random = SeededFloats(seed: 7)
+        let w = random.array(n * k), bias = random.array(n)
+        for reference in [true, false] where reference || sy_q8_available() != 0 {
+            let y = quantizedProduct([Float](repeating: 0, count: m * k), w, bias: bias, m: m, n: n, k: k, reference: reference)
+            #expect(y == Array((0..<m).map { _ in bias }.joined()))
+        }
+    }
+
+    /// One input channel 60× larger than the rest (as in BERT's LayerNorm outputs): without
+    /// migration it leaves the other channels a few levels; with calibrated migration the
+    /// error drops several-fold.
+    @Test func smoothingTamesAnOutlierChannel() throws {
+        guard EncoderPrecision.int8Available else { return }
+        let (m, n, k) = (8, 64, 64)
+        var random = SeededFloats(seed: 11)
+        var x = random.array(m * k)
+        for r in 0..<m { x[r * k + 5] *= 60 }
+        let w = random.array(n * k, scale: 0.1)
+        let exact = exactProduct(x, w, bias: nil, m: m, n: n, k: k)
+        var maxima = [Float](repeating: 0, count: k)
+        for r in 0..<m { for j in 0..<k { maxima[j] = max(maxima[j], abs(x[r * k + j])) } }
+
+        func run(_ matrix: QuantizedMatrix) -> [Float] {
+            var y = [Float](repeating: 0, count: m * n)
+            var q = [UInt8](repeating: 0, count: m * k)
+            var scales = [Float](repeating: 0, count: m), zeros = [Int32](repeating: 0, count: m)
+            matrix.multiply(x, rows: m, ldx: k, bias: nil, into: &y, ldy: n, scratch: &q, rowScales: &scales, rowZeroPoints: &zeros)
+            return y
+        }
+        let plain = w.withUnsafeBufferPointer { QuantizedMatrix(weights: $0.baseAddress!, n: n, k: k) }
+        let smoothed = w.withUnsafeBufferPointer { QuantizedMatrix(weights: $0.baseAddress!, n: n, k: k, inputMaxima: maxima) }
+        let plainError = relativeError(run(plain), exact)
+        let smoothedError = relativeError(run(smoothed), exact)
+        #expect(smoothedError < plainError / 3, "plain \(plainError), smoothed \(smoothedError)")
+        #expect(smoothedError < 0.01)
+    }
+
+    @Test("fused attention matches softmax(QKᵀ/√d)·V", arguments: [1, 2, 5, 16, 17, 33, 70])
+    func attentionMatchesNaive(_ n: Int) throws {
+        guard VectorMath.useAVX512 else { return }
+        let (hidden, heads, d) = (96, 3, 32)
+        var random = SeededFloats(seed: UInt64(n))
+        let qkv = random.array(n * 3 * hidden, scale: 2)
+        let scale = 1 / Float(d).squareRoot()
+        var context = [Float](repeating: .nan, count: n * hidden)
+        var scratch = [Float](repeating: 0, count: sy_attention_scratch_floats(Int32(n)))
+        sy_attention32(qkv, Int32(n), Int32(hidden), Int32(heads), scale, &context, &scratch)
+        for head in 0..<heads {
+            for i in 0..<n {
+                var logits = [Double](repeating: 0, count: n)
+                for j in 0..<n {
+                    var dot = 0.0
+                    for e in 0..<d {
+                        dot += Double(qkv[i * 3 * hidden + head * d + e]) * Double(qkv[j * 3 * hidden + hidden + head * d + e])
+                    }
+                    logits[j] = dot * Double(scale)
+                }
+                let top = logits.max()!
+                let weights = logits.map { Foundation.exp($0 - top) }
+                let total = weights.reduce(0, +)
+                for e in 0..<d {
+                    var expected = 0.0
+                    for j in 0..<n { expected += weights[j] / total * Double(qkv[j * 3 * hidden + 2 * hidden + head * d + e]) }
+                    let got = context[i * hidden + head * d + e]
+                    #expect(abs(Double(got) - expected) < 1e-5 * max(1, abs(expected)), "n \(n) head \(head) row \(i) dim \(e)")
+                }
+            }
+        }
+    }
+
+    @Test func avx512GELUAndSoftmaxMatchTheirDefinitions() throws {
+        guard VectorMath.useAVX512 else { return }
+        var random = SeededFloats(seed: 3)
+        let n = 48
+        var values = random.array(2 * n, scale: 8)
+        let bias = random.array(n, scale: 0.5)
+        let input = values
+        VectorMath.addBiasGELU(&values, rows: 2, n: n, bias: bias)
+        for i in 0..<(2 * n) {
+            let x = Double(input[i] + bias[i % n])
+            let expected = 0.5 * x * (1 + erf(x / 2.squareRoot()))
+            #expect(abs(Double(values[i]) - expected) < 1e-5 * max(1, abs(expected)))
+        }
+        for width in [1, 15, 16, 17, 40] {
+            var rows = random.array(3 * width, scale: 20)
+            let original = rows
+            VectorMath.softmaxRows(&rows, rows: 3, n: width, stride: width)
+            for r in 0..<3 {
+                let slice = original[(r * width)..<((r + 1) * width)].map(Double.init)
+                let top = slice.max()!
+                let total = slice.map { Foundation.exp($0 - top) }.reduce(0, +)
+                for j in 0..<width {
+                    let expected = Foundation.exp(slice[j] - top) / total
+                    #expect(abs(Double(rows[r * width + j]) - expected) < 1e-6)
+                }
+            }
+        }
+    }
+}
