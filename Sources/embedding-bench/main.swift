@@ -5,6 +5,8 @@
 //
 //   swift run -c release embedding-bench [model-dir] [--iterations N] [--precision float32|int8]
 //                                        [--compare DATA.jsonl ...]   (int8 against float32 vectors)
+// EMBEDDING_BENCH_ONLY_256=1 runs the 256-token case alone, repeatedly (for a profiler);
+// EMBEDDING_BENCH_LIST_WORST=1 lists the prompts where int8 and float32 differ most.
 import Foundation
 import SwitchyardEmbeddings
 
