@@ -118,6 +118,26 @@ import Testing
         #expect(config.models[0].tlsCAFile == dir.appendingPathComponent("ca.pem").path)
     }
 
+    @Test func routerEncoderPrecisionIsValidated() throws {
+        let router = FileManager.default.temporaryDirectory.appendingPathComponent("p-\(UInt32.random(in: 0...UInt32.max)).router")
+        try Data("x".utf8).write(to: router)
+        defer { try? FileManager.default.removeItem(at: router) }
+        func yaml(_ precision: String?) -> String {
+            "models:\n  - {name: a, provider: openai, base_url: http://h:1/v1, openness: open, hosting: local}\n"
+                + "routing:\n  router:\n    file: \(router.path)\n"
+                + (precision.map { "    encoder_precision: \($0)\n" } ?? "")
+        }
+        #expect(try ConfigLoader.parse(yaml: yaml(nil)).routing.encoderPrecision == .auto)
+        #expect(try ConfigLoader.parse(yaml: yaml("float32")).routing.encoderPrecision == .float32)
+        #expect(try ConfigLoader.parse(yaml: yaml("int8")).routing.encoderPrecision == .int8)
+        do {
+            _ = try ConfigLoader.parse(yaml: yaml("int4"), file: "c.yaml")
+            Issue.record("accepted encoder_precision: int4")
+        } catch let error as ConfigError {
+            #expect(error.path == "routing.router.encoder_precision")
+        }
+    }
+
     @Test func priceComputesCostWithCachedTokens() {
         let price = Price(inputPerMTok: 10, outputPerMTok: 30, cachedInputPerMTok: 1)
         let usage = Usage(promptTokens: 1000, completionTokens: 100, cachedTokens: 400)
