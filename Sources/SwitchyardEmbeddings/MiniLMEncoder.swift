@@ -52,14 +52,15 @@ public final class MiniLMEncoder: TextEmbedder {
         let usable: EncoderPrecision = precision == .int8 && !EncoderPrecision.int8Available ? .float32 : precision
         let file = try SafeTensorsFile(url: weightsURL)
         BLAS.configureOnce
-        let exact = try BertWeights(file: file, configuration: configuration, precision: .float32)
         switch usable {
         case .float32:
-            weights = exact
+            weights = try BertWeights(file: file, configuration: configuration, precision: .float32)
         case .int8:
-            // Calibrate on the FP32 weights, then keep only the int8 ones.
+            // Calibrate on temporary FP32 weights (released before the int8 ones are built, to
+            // keep the load's peak memory down), then keep only the int8 ones.
             let maxima = EncoderCalibration.inputMaxima(
-                weights: exact, tokenizer: tokenizer, maxLength: configuration.maxSequenceLength)
+                weights: try BertWeights(file: file, configuration: configuration, precision: .float32),
+                tokenizer: tokenizer, maxLength: configuration.maxSequenceLength)
             weights = try BertWeights(file: file, configuration: configuration, precision: .int8, inputMaxima: maxima)
         }
         dimension = configuration.hiddenSize
