@@ -115,6 +115,9 @@ void sy_attention32(const float *qkv, int n, int hidden, int heads, float scale,
     // and every denormal operand costs a microcode assist of ~100 cycles.
     const unsigned int mxcsr = _mm_getcsr();
     _mm_setcsr(mxcsr | 0x8040);
+    // Key, value and score rows start on 64-byte boundaries: a vector load that straddles two
+    // cache lines costs two loads.
+    scratch = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     for (int head = 0; head < heads; head++) {
         const float *q = qkv + head * 32;
         attention_head32(q, q + hidden, q + 2 * hidden, n, ld, scale, context + head * 32, hidden,
@@ -127,5 +130,5 @@ void sy_attention32(const float *qkv, int n, int hidden, int heads, float scale,
 
 size_t sy_attention_scratch_floats(int n) {
     const size_t padded = (size_t)((n + 15) & ~15);
-    return 68 * padded;  // keys, values, four score rows
+    return 68 * padded + 16;  // keys, values, four score rows, alignment
 }

@@ -53,10 +53,13 @@ final class BertWeights: @unchecked Sendable {
         var total = c.vocabularySize * h + c.maxPositions * h + c.typeVocabularySize * h + 2 * h
         let denseFloats = precision == .float32 ? 3 * h * h + h * h + i * h + h * i : 0
         total += c.layerCount * (denseFloats + 3 * h + h + 2 * h + i + h + 2 * h)
-        let storage = UnsafeMutablePointer<Float>.allocate(capacity: total)
+        // 64-byte aligned: every tensor's size is a multiple of 16 floats, so each row starts on
+        // a cache line and no vector load straddles two.
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: total * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: total)
         var cursor = 0
         var succeeded = false
-        defer { if !succeeded { storage.deallocate() } }
+        defer { if !succeeded { UnsafeMutableRawPointer(storage).deallocate() } }
 
         func take(_ name: String, _ shape: [Int]) throws -> UnsafePointer<Float> {
             let values = try file.floats(prefix + name, shape: shape)
@@ -116,5 +119,5 @@ final class BertWeights: @unchecked Sendable {
         succeeded = true
     }
 
-    deinit { storage.deallocate() }
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
 }

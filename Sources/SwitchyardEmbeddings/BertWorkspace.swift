@@ -22,11 +22,11 @@ final class BertWorkspace: @unchecked Sendable {
 
     init(configuration: BertConfiguration) {
         self.configuration = configuration
-        hidden = .allocate(capacity: 0)
-        qkv = .allocate(capacity: 0)
-        context = .allocate(capacity: 0)
-        projected = .allocate(capacity: 0)
-        intermediate = .allocate(capacity: 0)
+        hidden = Self.aligned(0)
+        qkv = Self.aligned(0)
+        context = Self.aligned(0)
+        projected = Self.aligned(0)
+        intermediate = Self.aligned(0)
         scores = .allocate(capacity: 0)
         quantized = .allocate(capacity: 0)
         rowScales = .allocate(capacity: 0)
@@ -37,14 +37,15 @@ final class BertWorkspace: @unchecked Sendable {
         let h = configuration.hiddenSize
         if tokens > tokenCapacity {
             let capacity = max(tokens, 64)
-            for buffer in [hidden, qkv, context, projected, intermediate, rowScales] { buffer.deallocate() }
+            for buffer in [hidden, qkv, context, projected, intermediate] { UnsafeMutableRawPointer(buffer).deallocate() }
+            rowScales.deallocate()
             quantized.deallocate()
             rowZeroPoints.deallocate()
-            hidden = .allocate(capacity: capacity * h)
-            qkv = .allocate(capacity: capacity * 3 * h)
-            context = .allocate(capacity: capacity * h)
-            projected = .allocate(capacity: capacity * h)
-            intermediate = .allocate(capacity: capacity * configuration.intermediateSize)
+            hidden = Self.aligned(capacity * h)
+            qkv = Self.aligned(capacity * 3 * h)
+            context = Self.aligned(capacity * h)
+            projected = Self.aligned(capacity * h)
+            intermediate = Self.aligned(capacity * configuration.intermediateSize)
             quantized = .allocate(capacity: capacity * configuration.intermediateSize)
             rowScales = .allocate(capacity: capacity)
             rowZeroPoints = .allocate(capacity: capacity)
@@ -59,8 +60,16 @@ final class BertWorkspace: @unchecked Sendable {
         }
     }
 
+    /// Activation rows are multiples of 64 bytes, so with a 64-byte-aligned base every vector
+    /// load in the kernels stays within one cache line (a straddling load costs two).
+    private static func aligned(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
     deinit {
-        for buffer in [hidden, qkv, context, projected, intermediate, scores, rowScales] { buffer.deallocate() }
+        for buffer in [hidden, qkv, context, projected, intermediate] { UnsafeMutableRawPointer(buffer).deallocate() }
+        for buffer in [scores, rowScales] { buffer.deallocate() }
         quantized.deallocate()
         rowZeroPoints.deallocate()
     }
