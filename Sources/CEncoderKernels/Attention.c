@@ -21,55 +21,74 @@ static inline __attribute__((always_inline)) SY_AVX512_TARGET __m512 attention_e
 }
 
 static inline __mmask16 tail_mask(int remaining) {
-    return remaining >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << remaining) - 1);
+    return remaining >= 16 ? (__mmask16)0xFFFF : (remaining <= 0 ? (__mmask16)0 : (__mmask16)((1u << remaining) - 1));
 }
 
-// A block of R (≤ 4) query rows of one head, head size 32: scores against all keys (kt holds
-// the keys transposed, 16 keys per vector), softmax, then the weighted sum of value rows.
-// Several query rows share every key and value load: one row at a time streams the head's
-// keys and values (64 KB at 256 tokens, more than L1) through the cache once per row.
+enum { QUERY_ROWS = 8 };
+
+// A block of R (≤ 8) query rows of one head, head size 32: scores against all keys (kt holds
+// the keys transposed, 16 keys per vector, zero beyond n), softmax, then the weighted sum of
+// value rows. Eight rows share every key and value load and give the multiply-adds 16
+// independent accumulators (two FMA ports × four cycles of latency need at least eight).
+// Each row's maximum is taken while its scores are stored, so softmax reads them once.
 static inline __attribute__((always_inline)) SY_AVX512_TARGET
 void attention_rows(const int R, const float *q, const int ld, const int n, const int padded, const float scale,
                     const float *kt, const float *v, float *scores, float *out, const int ldo) {
-    for (int jb = 0; jb < padded; jb += 32) {
-        const int blocks = jb + 32 <= padded ? 2 : 1;
-        __m512 a[4][2];
+    const __m512 s = _mm512_set1_ps(scale);
+    __m512 largest[QUERY_ROWS];
+    for (int r = 0; r < R; r++) largest[r] = _mm512_set1_ps(-__builtin_inff());
+    int jb = 0;
+    for (; jb + 32 <= padded; jb += 32) {
+        __m512 a[QUERY_ROWS][2];
         for (int r = 0; r < R; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
         for (int d = 0; d < 32; d++) {
             const float *row = kt + (size_t)d * padded + jb;
-            const __m512 k0 = _mm512_loadu_ps(row);
-            const __m512 k1 = blocks == 2 ? _mm512_loadu_ps(row + 16) : _mm512_setzero_ps();
+            const __m512 k0 = _mm512_load_ps(row), k1 = _mm512_load_ps(row + 16);
             for (int r = 0; r < R; r++) {
                 const __m512 qd = _mm512_set1_ps(q[(size_t)r * ld + d]);
                 a[r][0] = _mm512_fmadd_ps(qd, k0, a[r][0]);
                 a[r][1] = _mm512_fmadd_ps(qd, k1, a[r][1]);
             }
         }
-        const __m512 s = _mm512_set1_ps(scale);
+        const __mmask16 valid0 = tail_mask(n - jb), valid1 = tail_mask(n - jb - 16);
         for (int r = 0; r < R; r++) {
-            _mm512_storeu_ps(scores + (size_t)r * padded + jb, _mm512_mul_ps(a[r][0], s));
-            if (blocks == 2) _mm512_storeu_ps(scores + (size_t)r * padded + jb + 16, _mm512_mul_ps(a[r][1], s));
+            const __m512 x0 = _mm512_mul_ps(a[r][0], s), x1 = _mm512_mul_ps(a[r][1], s);
+            largest[r] = _mm512_mask_max_ps(largest[r], valid0, largest[r], x0);
+            largest[r] = _mm512_mask_max_ps(largest[r], valid1, largest[r], x1);
+            _mm512_store_ps(scores + (size_t)r * padded + jb, x0);
+            _mm512_store_ps(scores + (size_t)r * padded + jb + 16, x1);
         }
     }
-    float inverse[4];
+    if (jb < padded) {  // one last block of 16 keys
+        __m512 a[QUERY_ROWS];
+        for (int r = 0; r < R; r++) a[r] = _mm512_setzero_ps();
+        for (int d = 0; d < 32; d++) {
+            const __m512 k0 = _mm512_load_ps(kt + (size_t)d * padded + jb);
+            for (int r = 0; r < R; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[(size_t)r * ld + d]), k0, a[r]);
+        }
+        const __mmask16 valid = tail_mask(n - jb);
+        for (int r = 0; r < R; r++) {
+            const __m512 x = _mm512_mul_ps(a[r], s);
+            largest[r] = _mm512_mask_max_ps(largest[r], valid, largest[r], x);
+            _mm512_store_ps(scores + (size_t)r * padded + jb, x);
+        }
+    }
+    float inverse[QUERY_ROWS];
     for (int r = 0; r < R; r++) {
         float *row = scores + (size_t)r * padded;
-        __m512 largest = _mm512_set1_ps(-__builtin_inff());
-        for (int j = 0; j < n; j += 16)
-            largest = _mm512_max_ps(largest, _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), tail_mask(n - j), row + j));
-        const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(largest));
+        const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(largest[r]));
         __m512 sum = _mm512_setzero_ps();
-        for (int j = 0; j < n; j += 16) {
-            const __m512 e = _mm512_maskz_mov_ps(tail_mask(n - j), attention_exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m)));
+        for (int j = 0; j < padded; j += 16) {
+            const __m512 e = _mm512_maskz_mov_ps(tail_mask(n - j), attention_exp16(_mm512_sub_ps(_mm512_load_ps(row + j), m)));
             sum = _mm512_add_ps(sum, e);
-            _mm512_storeu_ps(row + j, e);
+            _mm512_store_ps(row + j, e);
         }
         inverse[r] = 1.0f / _mm512_reduce_add_ps(sum);
     }
-    __m512 c[4][2];
+    __m512 c[QUERY_ROWS][2];
     for (int r = 0; r < R; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
     for (int j = 0; j < n; j++) {
-        const __m512 v0 = _mm512_loadu_ps(v + (size_t)j * 32), v1 = _mm512_loadu_ps(v + (size_t)j * 32 + 16);
+        const __m512 v0 = _mm512_load_ps(v + (size_t)j * 32), v1 = _mm512_load_ps(v + (size_t)j * 32 + 16);
         for (int r = 0; r < R; r++) {
             const __m512 p = _mm512_set1_ps(scores[(size_t)r * padded + j]);
             c[r][0] = _mm512_fmadd_ps(p, v0, c[r][0]);
@@ -77,10 +96,44 @@ void attention_rows(const int R, const float *q, const int ld, const int n, cons
         }
     }
     for (int r = 0; r < R; r++) {
-        const __m512 s = _mm512_set1_ps(inverse[r]);
-        _mm512_storeu_ps(out + (size_t)r * ldo, _mm512_mul_ps(c[r][0], s));
-        _mm512_storeu_ps(out + (size_t)r * ldo + 16, _mm512_mul_ps(c[r][1], s));
+        const __m512 sc = _mm512_set1_ps(inverse[r]);
+        _mm512_storeu_ps(out + (size_t)r * ldo, _mm512_mul_ps(c[r][0], sc));
+        _mm512_storeu_ps(out + (size_t)r * ldo + 16, _mm512_mul_ps(c[r][1], sc));
     }
+}
+
+// dst (16 rows, stride lds) = the transpose of a 16×16 block of src (stride ls), of which only
+// the first `rows` rows are read (the rest count as zero): unpack pairs, then quadruples, then
+// 128-bit lanes twice. 64 shuffles against 256 scalar loads and stores.
+static inline __attribute__((always_inline)) SY_AVX512_TARGET
+void transpose16(const float *src, size_t ls, int rows, float *dst, size_t lds) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + (size_t)i * ls) : _mm512_setzero_ps();
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+        r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+        r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_store_ps(dst + (size_t)i * lds, r[i]);
 }
 
 // One head: keys and values are first copied out of the [Q|K|V] rows (keys transposed):
@@ -89,16 +142,23 @@ SY_AVX512_TARGET
 static void attention_head32(const float *q, const float *k, const float *values, int n, int ld, float scale,
                              float *out, int ldo, float *kt, float *v, float *scores) {
     const int padded = (n + 15) & ~15;
-    for (int j = 0; j < padded; j++)
-        for (int d = 0; d < 32; d++) kt[(size_t)d * padded + j] = j < n ? k[(size_t)j * ld + d] : 0.0f;
-    for (int j = 0; j < n; j++) {
-        _mm512_storeu_ps(v + (size_t)j * 32, _mm512_loadu_ps(values + (size_t)j * ld));
-        _mm512_storeu_ps(v + (size_t)j * 32 + 16, _mm512_loadu_ps(values + (size_t)j * ld + 16));
+    for (int j = 0; j < padded; j += 16) {
+        const int rows = n - j >= 16 ? 16 : n - j;
+        transpose16(k + (size_t)j * ld, ld, rows, kt + j, padded);
+        transpose16(k + (size_t)j * ld + 16, ld, rows, kt + (size_t)16 * padded + j, padded);
     }
-    for (int i = 0; i < n; i += 4) {
+    for (int j = 0; j < n; j++) {
+        _mm512_store_ps(v + (size_t)j * 32, _mm512_loadu_ps(values + (size_t)j * ld));
+        _mm512_store_ps(v + (size_t)j * 32 + 16, _mm512_loadu_ps(values + (size_t)j * ld + 16));
+    }
+    for (int i = 0; i < n; i += QUERY_ROWS) {
         const float *qi = q + (size_t)i * ld;
         float *oi = out + (size_t)i * ldo;
-        switch (n - i >= 4 ? 4 : n - i) {
+        switch (n - i >= QUERY_ROWS ? QUERY_ROWS : n - i) {
+        case 8: attention_rows(8, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
+        case 7: attention_rows(7, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
+        case 6: attention_rows(6, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
+        case 5: attention_rows(5, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
         case 4: attention_rows(4, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
         case 3: attention_rows(3, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
         case 2: attention_rows(2, qi, ld, n, padded, scale, kt, v, scores, oi, ldo); break;
@@ -130,5 +190,5 @@ void sy_attention32(const float *qkv, int n, int hidden, int heads, float scale,
 
 size_t sy_attention_scratch_floats(int n) {
     const size_t padded = (size_t)((n + 15) & ~15);
-    return 68 * padded + 16;  // keys, values, four score rows, alignment
+    return 72 * padded + 16;  // keys, values, eight score rows, alignment
 }

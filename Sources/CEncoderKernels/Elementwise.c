@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "GELU.h"
 #define SY_AVX512_TARGET __attribute__((target("avx512f,avx512dq")))
 
 int sy_avx512_available(void) {
@@ -26,29 +27,13 @@ static inline __attribute__((always_inline)) SY_AVX512_TARGET __m512 exp16(__m51
     return _mm512_scalef_ps(p, n);
 }
 
-// GELU, erf form 0.5·x·(1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
-static inline __attribute__((always_inline)) SY_AVX512_TARGET __m512 gelu16(__m512 x) {
-    const __m512 sign = _mm512_and_ps(x, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)));
-    __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.7071067811865476f));
-    z = _mm512_min_ps(z, _mm512_set1_ps(6.0f));
-    const __m512 one = _mm512_set1_ps(1.0f);
-    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, one));
-    __m512 poly = _mm512_fmadd_ps(t, _mm512_set1_ps(1.061405429f), _mm512_set1_ps(-1.453152027f));
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
-    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
-    poly = _mm512_mul_ps(poly, t);
-    const __m512 erf_abs = _mm512_fnmadd_ps(poly, exp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), z)), one);
-    const __m512 erf = _mm512_xor_ps(erf_abs, sign);
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(one, erf));
-}
-
 SY_AVX512_TARGET
 void sy_bias_gelu(float *data, int rows, int n, const float *bias) {
+    const sy_erf_table table = sy_erf_table_load();
     for (int r = 0; r < rows; r++) {
         float *row = data + (size_t)r * n;
         for (int i = 0; i < n; i += 16)
-            _mm512_storeu_ps(row + i, gelu16(_mm512_add_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(bias + i))));
+            _mm512_storeu_ps(row + i, sy_gelu16(_mm512_add_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(bias + i)), &table));
     }
 }
 

@@ -5,21 +5,68 @@ import CEncoderKernels
 /// padding, and only attention is computed per sequence. Ends with mean
 /// pooling and L2 normalisation (sentence-transformers' Pooling + Normalize).
 enum BertEncoderForward {
-    /// `output[rows×n] = input[rows×k]·Wᵀ (+ bias)` in the weights' precision.
+    /// `output[rows×n] = input[rows×k]·Wᵀ (+ bias)` in the weights' precision. `prequantized`:
+    /// the row kernel that wrote `input` also left it quantised for these weights in the workspace.
     @inline(__always)
     private static func dense(
         _ weights: BertWeights.Dense, _ input: UnsafeMutablePointer<Float>, rows: Int, k: Int, n: Int,
-        bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>, _ workspace: BertWorkspace
+        bias: UnsafePointer<Float>?, into output: UnsafeMutablePointer<Float>, _ workspace: BertWorkspace,
+        prequantized: Bool = false
     ) {
         switch weights {
         case .float32(let w):
             BLAS.gemm(m: rows, n: n, k: k, a: input, lda: k, b: w, ldb: k, transposeB: true, c: output, ldc: n)
             if let bias { VectorMath.addBias(output, rows: rows, n: n, bias: bias) }
+        case .int8(let matrix) where prequantized:
+            matrix.multiply(quantized: workspace.quantized, rows: rows, rowScales: workspace.rowScales,
+                            rowZeroPoints: workspace.rowZeroPoints, bias: bias, into: output, ldy: n)
         case .int8(let matrix):
             matrix.multiply(input, rows: rows, ldx: k, bias: bias, into: output, ldy: n,
                             scratch: workspace.quantized, rowScales: workspace.rowScales,
                             rowZeroPoints: workspace.rowZeroPoints)
         }
+    }
+
+    /// `residual = LayerNorm(x + bias + residual)`; when `next` is an int8 matrix and the fused
+    /// kernel is available, the rows are also quantised for it. Returns whether they were.
+    @inline(__always)
+    private static func layerNorm(
+        _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafeMutablePointer<Float>, rows: Int,
+        n: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float,
+        next: BertWeights.Dense?, _ workspace: BertWorkspace
+    ) -> Bool {
+        #if arch(x86_64)
+        if VectorMath.useAVX512 {
+            if case .int8(let matrix)? = next {
+                sy_residual_layernorm(x, bias, residual, Int32(rows), Int32(n), gamma, beta, epsilon,
+                                      matrix.inputScales, workspace.quantized, workspace.rowScales,
+                                      workspace.rowZeroPoints)
+                return true
+            }
+            sy_residual_layernorm(x, bias, residual, Int32(rows), Int32(n), gamma, beta, epsilon, nil, nil, nil, nil)
+            return false
+        }
+        #endif
+        VectorMath.addBiasResidualLayerNorm(x, bias: bias, residual: residual, rows: rows, n: n, gamma: gamma,
+                                            beta: beta, epsilon: epsilon)
+        return false
+    }
+
+    /// `data = gelu(data + bias)`; quantised for `next` as in `layerNorm`. Returns whether it was.
+    @inline(__always)
+    private static func biasGELU(
+        _ data: UnsafeMutablePointer<Float>, rows: Int, n: Int, bias: UnsafePointer<Float>,
+        next: BertWeights.Dense, _ workspace: BertWorkspace
+    ) -> Bool {
+        #if arch(x86_64)
+        if VectorMath.useAVX512, case .int8(let matrix) = next {
+            sy_bias_gelu_quantize(data, Int32(rows), Int32(n), bias, matrix.inputScales, workspace.quantized,
+                                  workspace.rowScales, workspace.rowZeroPoints)
+            return true
+        }
+        #endif
+        VectorMath.addBiasGELU(data, rows: rows, n: n, bias: bias)
+        return false
     }
 
     /// Returns one normalised embedding per sequence in `sequences`.
@@ -57,15 +104,18 @@ enum BertEncoderForward {
             }
         }
         (hidden).initialize(repeating: 0, count: total * h)
-        VectorMath.addBiasResidualLayerNorm(
+        // Whether the workspace holds the next dense product's input already quantised.
+        var quantized = layerNorm(
             projected, bias: weights.tokenTypeEmbeddings, residual: hidden, rows: total, n: h,
-            gamma: weights.embeddingNormGamma, beta: weights.embeddingNormBeta, epsilon: c.layerNormEpsilon)
+            gamma: weights.embeddingNormGamma, beta: weights.embeddingNormBeta, epsilon: c.layerNormEpsilon,
+            next: weights.layers.first?.qkvWeight, workspace)
 
         let scale = 1 / Float(dh).squareRoot()
         for (index, layer) in weights.layers.enumerated() {
             // Q, K, V for all tokens in one GEMM.
             observe?(index, .qkv, hidden, total, h)
-            dense(layer.qkvWeight, hidden, rows: total, k: h, n: h3, bias: layer.qkvBias, into: qkv, workspace)
+            dense(layer.qkvWeight, hidden, rows: total, k: h, n: h3, bias: layer.qkvBias, into: qkv, workspace,
+                  prequantized: quantized)
             // Self-attention, per sequence and head.
             for (s, ids) in sequences.enumerated() {
                 let n = ids.count
@@ -88,18 +138,24 @@ enum BertEncoderForward {
             }
             observe?(index, .attentionOut, context, total, h)
             dense(layer.attentionOutWeight, context, rows: total, k: h, n: h, bias: nil, into: projected, workspace)
-            VectorMath.addBiasResidualLayerNorm(
+            quantized = layerNorm(
                 projected, bias: layer.attentionOutBias, residual: hidden, rows: total, n: h,
-                gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: c.layerNormEpsilon)
+                gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: c.layerNormEpsilon,
+                next: layer.intermediateWeight, workspace)
             // Feed-forward.
             observe?(index, .intermediate, hidden, total, h)
-            dense(layer.intermediateWeight, hidden, rows: total, k: h, n: inter, bias: nil, into: intermediate, workspace)
-            VectorMath.addBiasGELU(intermediate, rows: total, n: inter, bias: layer.intermediateBias)
+            dense(layer.intermediateWeight, hidden, rows: total, k: h, n: inter, bias: nil, into: intermediate,
+                  workspace, prequantized: quantized)
+            quantized = biasGELU(intermediate, rows: total, n: inter, bias: layer.intermediateBias,
+                                 next: layer.outputWeight, workspace)
             observe?(index, .output, intermediate, total, inter)
-            dense(layer.outputWeight, intermediate, rows: total, k: inter, n: h, bias: nil, into: projected, workspace)
-            VectorMath.addBiasResidualLayerNorm(
+            dense(layer.outputWeight, intermediate, rows: total, k: inter, n: h, bias: nil, into: projected,
+                  workspace, prequantized: quantized)
+            let next = index + 1 < weights.layers.count ? weights.layers[index + 1].qkvWeight : nil
+            quantized = layerNorm(
                 projected, bias: layer.outputBias, residual: hidden, rows: total, n: h,
-                gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: c.layerNormEpsilon)
+                gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: c.layerNormEpsilon,
+                next: next, workspace)
         }
 
         // Mean pooling over each sequence's tokens, then L2 normalisation.

@@ -62,6 +62,16 @@ final class QuantizedMatrix: @unchecked Sendable {
                      bias, y, Int32(ldy))
     }
 
+    /// `y[m×n] = x·Wᵀ (+ bias)` for an input a row kernel already quantised with this
+    /// matrix's `inputScales` into `quantized`, `rowScales` and `rowZeroPoints`.
+    func multiply(
+        quantized: UnsafePointer<UInt8>, rows m: Int, rowScales: UnsafePointer<Float>,
+        rowZeroPoints: UnsafePointer<Int32>, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, ldy: Int
+    ) {
+        sy_q8_linear(Int32(m), Int32(n), Int32(k), quantized, rowScales, rowZeroPoints, packed, scales, columnSums,
+                     bias, y, Int32(ldy))
+    }
+
     deinit {
         UnsafeMutableRawPointer(packed).deallocate()
         scales.deallocate()

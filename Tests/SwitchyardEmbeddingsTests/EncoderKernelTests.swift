@@ -143,12 +143,34 @@ struct EncoderKernelTests {
         #expect(smoothedError < 0.01)
     }
 
-    @Test("fused attention matches softmax(QKᵀ/√d)·V", arguments: [1, 2, 5, 16, 17, 33, 70])
+    /// Every row-block size of the kernel (1…8 query rows), keys in whole and partial blocks of 16 and 32.
+    @Test("fused attention matches softmax(QKᵀ/√d)·V", arguments: [1, 2, 3, 5, 7, 12, 16, 17, 24, 33, 70])
     func attentionMatchesNaive(_ n: Int) throws {
         guard VectorMath.useAVX512 else { return }
-        let (hidden, heads, d) = (96, 3, 32)
         var random = SeededFloats(seed: UInt64(n))
-        let qkv = random.array(n * 3 * hidden, scale: 2)
+        checkAttention(random.array(n * 3 * 96, scale: 2), n: n)
+    }
+
+    /// All logits far below zero: the padding keys (score 0) must not count toward each row's
+    /// maximum, or every exponential underflows to the same clamp and the weights come out uniform.
+    @Test("fused attention with strongly negative logits", arguments: [17, 20, 40])
+    func attentionWithNegativeLogits(_ n: Int) throws {
+        guard VectorMath.useAVX512 else { return }
+        let hidden = 96
+        var random = SeededFloats(seed: 99)
+        var qkv = random.array(n * 3 * hidden)
+        for row in 0..<n {
+            for e in 0..<hidden {
+                qkv[row * 3 * hidden + e] = -5  // Q
+                qkv[row * 3 * hidden + hidden + e] = 4 + random.next()  // K in [3, 5): logits -141…-200
+            }
+        }
+        // Logits near −110 carry float rounding of ~1e-5 each, so the bound is looser.
+        checkAttention(qkv, n: n, tolerance: 5e-5)
+    }
+
+    private func checkAttention(_ qkv: [Float], n: Int, tolerance: Double = 1e-5) {
+        let (hidden, heads, d) = (96, 3, 32)
         let scale = 1 / Float(d).squareRoot()
         var context = [Float](repeating: .nan, count: n * hidden)
         var scratch = [Float](repeating: 0, count: sy_attention_scratch_floats(Int32(n)))
@@ -170,10 +192,83 @@ struct EncoderKernelTests {
                     var expected = 0.0
                     for j in 0..<n { expected += weights[j] / total * Double(qkv[j * 3 * hidden + 2 * hidden + head * d + e]) }
                     let got = context[i * hidden + head * d + e]
-                    #expect(abs(Double(got) - expected) < 1e-5 * max(1, abs(expected)), "n \(n) head \(head) row \(i) dim \(e)")
+                    #expect(abs(Double(got) - expected) < tolerance * max(1, abs(expected)), "n \(n) head \(head) row \(i) dim \(e)")
                 }
             }
         }
+    }
+
+    /// The table GELU over the whole useful range, both interval ends included.
+    @Test func tableGELUMatchesErfDefinition() throws {
+        guard VectorMath.useAVX512 else { return }
+        let n = 16 * 512
+        var values = (0..<n).map { Float($0 - n / 2) / Float(n / 2) * 9 }  // [-9, 9) in steps of 1/455
+        values[0] = 0
+        values[1] = 5.656854  // 4·√2: the last interval's end
+        values[2] = -5.656854
+        values[3] = 40
+        let input = values
+        VectorMath.addBiasGELU(&values, rows: 1, n: n, bias: [Float](repeating: 0, count: n))
+        var worst = 0.0
+        for i in 0..<n {
+            let x = Double(input[i])
+            let expected = 0.5 * x * (1 + erf(x / 2.squareRoot()))
+            worst = max(worst, abs(Double(values[i]) - expected) / max(1, abs(expected)))
+        }
+        #expect(worst < 1e-6, "worst relative error \(worst)")
+        #expect(values[0] == 0)
+        #expect(values[3] == 40)
+    }
+
+    /// LayerNorm + quantisation in one pass gives the same rows as the Swift LayerNorm followed
+    /// by the reference quantiser (bytes may differ by one where rounding order differs).
+    @Test func fusedLayerNormQuantiseMatchesSeparatePasses() throws {
+        guard VectorMath.useAVX512 else { return }
+        let (rows, n) = (9, 384)
+        var random = SeededFloats(seed: 21)
+        let x = random.array(rows * n, scale: 3), residual = random.array(rows * n, scale: 2)
+        let bias = random.array(n, scale: 0.1), gamma = random.array(n).map { 1 + $0 / 4 }, beta = random.array(n, scale: 0.2)
+        var channelScales = random.array(n).map { 0.5 + abs($0) }
+        channelScales[7] = 0.02  // an outlier channel after migration
+        var expected = residual, fused = residual
+        VectorMath.addBiasResidualLayerNorm(x, bias: bias, residual: &expected, rows: rows, n: n, gamma: gamma,
+                                            beta: beta, epsilon: 1e-12)
+        var q = [UInt8](repeating: 0, count: rows * n), scales = [Float](repeating: 0, count: rows)
+        var zeros = [Int32](repeating: 0, count: rows)
+        sy_residual_layernorm(x, bias, &fused, Int32(rows), Int32(n), gamma, beta, 1e-12, channelScales, &q, &scales, &zeros)
+        for i in 0..<(rows * n) { #expect(abs(fused[i] - expected[i]) < 1e-5 * max(1, abs(expected[i]))) }
+        var refQ = [UInt8](repeating: 0, count: rows * n), refScales = scales, refZeros = zeros
+        sy_q8_quantize_rows_reference(fused, Int32(rows), Int32(n), Int32(n), channelScales, &refQ, &refScales, &refZeros)
+        #expect(scales == refScales)
+        #expect(zeros == refZeros)
+        let differing = zip(q, refQ).filter { abs(Int($0) - Int($1)) > 0 }.count
+        #expect(zip(q, refQ).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
+        #expect(differing <= rows * n / 100, "\(differing) bytes differ")
+        // Without a quantisation target the FP32 rows are the same.
+        var plain = residual
+        sy_residual_layernorm(x, bias, &plain, Int32(rows), Int32(n), gamma, beta, 1e-12, nil, nil, nil, nil)
+        #expect(plain == fused)
+    }
+
+    /// GELU + quantisation in one pass equals the two separate kernels exactly.
+    @Test func fusedGELUQuantiseMatchesSeparatePasses() throws {
+        guard VectorMath.useAVX512 else { return }
+        let (rows, n) = (7, 1536)
+        var random = SeededFloats(seed: 22)
+        let input = random.array(rows * n, scale: 4), bias = random.array(n, scale: 0.3)
+        let channelScales = random.array(n).map { 0.3 + abs($0) }
+        var fused = input, separate = input
+        var q = [UInt8](repeating: 0, count: rows * n), scales = [Float](repeating: 0, count: rows)
+        var zeros = [Int32](repeating: 0, count: rows)
+        sy_bias_gelu_quantize(&fused, Int32(rows), Int32(n), bias, channelScales, &q, &scales, &zeros)
+        VectorMath.addBiasGELU(&separate, rows: rows, n: n, bias: bias)
+        #expect(fused == separate)
+        var refQ = q, refScales = scales, refZeros = zeros
+        sy_q8_quantize_rows(separate, Int32(rows), Int32(n), Int32(n), channelScales, &refQ, &refScales, &refZeros)
+        #expect(q == refQ)
+        #expect(scales == refScales)
+        #expect(zeros == refZeros)
+        #expect(Set(q).count > 100)  // the rows really use the byte range
     }
 
     @Test func avx512GELUAndSoftmaxMatchTheirDefinitions() throws {

@@ -72,6 +72,18 @@ void sy_softmax_rows(float *data, int rows, int n, int stride);
 /// [Q | K | V] (3·hidden floats each); context receives n rows of `hidden` floats,
 /// softmax(scale·Q·Kᵀ)·V per head. Fused per query row, so no score matrix is materialised.
 void sy_attention32(const float *qkv, int n, int hidden, int heads, float scale, float *context, float *scratch);
+
+/// residual[r] = LayerNorm(x[r] + bias + residual[r])·gamma + beta for `rows` rows of n floats
+/// (n a multiple of 16; bias may be NULL). When q is not NULL, each finished row is also
+/// quantised as sy_q8_quantize_rows would (with channel_scales, which may be NULL) into
+/// q / scales / zero_points, for the int8 product that reads it next.
+void sy_residual_layernorm(const float *x, const float *bias, float *residual, int rows, int n,
+                           const float *gamma, const float *beta, float epsilon,
+                           const float *channel_scales, uint8_t *q, float *scales, int32_t *zero_points);
+
+/// sy_bias_gelu followed by sy_q8_quantize_rows of the result, one row at a time.
+void sy_bias_gelu_quantize(float *data, int rows, int n, const float *bias,
+                           const float *channel_scales, uint8_t *q, float *scales, int32_t *zero_points);
 #endif
 
 #endif
