@@ -47,22 +47,23 @@ void sy_residual_layernorm(const float *x, const float *bias, float *residual, i
                            const float *gamma, const float *beta, float epsilon,
                            const float *channel_scales, uint8_t *q, float *scales, int32_t *zero_points) {
     for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * n;
+        const float *xr = x ? x + (size_t)r * n : NULL;
         float *out = residual + (size_t)r * n;
-        __m512 sum = _mm512_setzero_ps();
+        // Mean and variance from one pass (Σv, Σv²): the rows' means are small against their
+        // spread, so E[v²] − mean² loses nothing of note in float, and the row is read once less.
+        __m512 sum = _mm512_setzero_ps(), squares = _mm512_setzero_ps();
         for (int i = 0; i < n; i += 16) {
-            __m512 v = _mm512_add_ps(_mm512_loadu_ps(xr + i), _mm512_loadu_ps(out + i));
+            __m512 v = _mm512_loadu_ps(out + i);
+            if (xr) v = _mm512_add_ps(v, _mm512_loadu_ps(xr + i));
             if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + i));
             _mm512_storeu_ps(out + i, v);
             sum = _mm512_add_ps(sum, v);
+            squares = _mm512_fmadd_ps(v, v, squares);
         }
-        const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / (float)n);
-        __m512 squares = _mm512_setzero_ps();
-        for (int i = 0; i < n; i += 16) {
-            const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(out + i), mean);
-            squares = _mm512_fmadd_ps(d, d, squares);
-        }
-        const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(squares) / (float)n + epsilon));
+        const float mean_value = _mm512_reduce_add_ps(sum) / (float)n;
+        const float variance = fmaxf(_mm512_reduce_add_ps(squares) / (float)n - mean_value * mean_value, 0.0f);
+        const __m512 mean = _mm512_set1_ps(mean_value);
+        const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(variance + epsilon));
         __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
         for (int i = 0; i < n; i += 16) {
             const __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(out + i), mean), inv);

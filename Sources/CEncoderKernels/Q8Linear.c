@@ -160,15 +160,20 @@ void q8_tile(const int rows, const size_t groups, const uint8_t *q, const size_t
             acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], a, w3);
         }
     }
+    // y = (acc − zp·Σw)·s_c·s_r + b, evaluated as acc·(s_c·s_r) + (b − (zp·s_r)·(Σw·s_c)): four
+    // vector operations per output vector instead of six (a 32-bit vector multiply is two). acc
+    // converts to float exactly below 2^24, which k ≤ 512 guarantees (255·127·512); beyond it,
+    // and in the final difference, the rounding is ~1e-7 relative, far below the bytes' own.
+    float zero_scaled[ROWS];
+    for (int r = 0; r < rows; r++) zero_scaled[r] = (float)row_zero_points[r] * row_scales[r];
     for (int j = 0; j < 4; j++) {
-        const __m512i sums = _mm512_loadu_si512((const void *)(column_sums + 16 * j));
         const __m512 cs = _mm512_loadu_ps(col_scales + 16 * j);
+        const __m512 sums = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)(column_sums + 16 * j))), cs);
         const __m512 b = bias ? _mm512_loadu_ps(bias + 16 * j) : _mm512_setzero_ps();
         for (int r = 0; r < rows; r++) {
-            const __m512i offset = _mm512_mullo_epi32(sums, _mm512_set1_epi32(row_zero_points[r]));
-            const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], offset));
+            const __m512 offset = _mm512_fnmadd_ps(_mm512_set1_ps(zero_scaled[r]), sums, b);
             const __m512 s = _mm512_mul_ps(cs, _mm512_set1_ps(row_scales[r]));
-            _mm512_storeu_ps(y + (size_t)r * ldy + 16 * j, _mm512_fmadd_ps(v, s, b));
+            _mm512_storeu_ps(y + (size_t)r * ldy + 16 * j, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][j]), s, offset));
         }
     }
 }

@@ -31,7 +31,7 @@ enum BertEncoderForward {
     /// kernel is available, the rows are also quantised for it. Returns whether they were.
     @inline(__always)
     private static func layerNorm(
-        _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafeMutablePointer<Float>, rows: Int,
+        _ x: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, residual: UnsafeMutablePointer<Float>, rows: Int,
         n: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float,
         next: BertWeights.Dense?, _ workspace: BertWorkspace
     ) -> Bool {
@@ -90,10 +90,10 @@ enum BertEncoderForward {
         let hidden = workspace.hidden, qkv = workspace.qkv, context = workspace.context
         let projected = workspace.projected, intermediate = workspace.intermediate, scores = workspace.scores
 
-        // Embeddings: word + position + token type 0, then LayerNorm.
+        // Embeddings: word + position (+ token type 0, as the LayerNorm's bias), then LayerNorm.
         for (s, ids) in sequences.enumerated() {
             for (position, id) in ids.enumerated() {
-                let row = projected + (offsets[s] + position) * h
+                let row = hidden + (offsets[s] + position) * h
                 let word = weights.wordEmbeddings + Int(id) * h
                 let pos = weights.positionEmbeddings + position * h
                 var i = 0
@@ -103,10 +103,9 @@ enum BertEncoderForward {
                 }
             }
         }
-        (hidden).initialize(repeating: 0, count: total * h)
         // Whether the workspace holds the next dense product's input already quantised.
         var quantized = layerNorm(
-            projected, bias: weights.tokenTypeEmbeddings, residual: hidden, rows: total, n: h,
+            nil, bias: weights.tokenTypeEmbeddings, residual: hidden, rows: total, n: h,
             gamma: weights.embeddingNormGamma, beta: weights.embeddingNormBeta, epsilon: c.layerNormEpsilon,
             next: weights.layers.first?.qkvWeight, workspace)
 

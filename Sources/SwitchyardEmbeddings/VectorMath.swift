@@ -91,18 +91,19 @@ enum VectorMath {
         }
     }
 
-    /// `residual = LayerNorm(x + bias + residual)` row by row (n multiple of 16), two-pass variance.
+    /// `residual = LayerNorm(x + bias + residual)` row by row (n multiple of 16; x may be nil), two-pass variance.
     static func addBiasResidualLayerNorm(
-        _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafeMutablePointer<Float>,
+        _ x: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, residual: UnsafeMutablePointer<Float>,
         rows: Int, n: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float
     ) {
         for r in 0..<rows {
-            let xr = x + r * n
+            let xr = x.map { $0 + r * n }
             let out = residual + r * n
             var sum = V()
             var i = 0
             while i < n {
-                var v = load(xr + i) + load(out + i)
+                var v = load(out + i)
+                if let xr { v += load(xr + i) }
                 if let bias { v += load(bias + i) }
                 store(v, out + i)
                 sum += v

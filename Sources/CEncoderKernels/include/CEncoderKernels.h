@@ -74,7 +74,7 @@ void sy_softmax_rows(float *data, int rows, int n, int stride);
 void sy_attention32(const float *qkv, int n, int hidden, int heads, float scale, float *context, float *scratch);
 
 /// residual[r] = LayerNorm(x[r] + bias + residual[r])·gamma + beta for `rows` rows of n floats
-/// (n a multiple of 16; bias may be NULL). When q is not NULL, each finished row is also
+/// (n a multiple of 16; x and bias may be NULL). When q is not NULL, each finished row is also
 /// quantised as sy_q8_quantize_rows would (with channel_scales, which may be NULL) into
 /// q / scales / zero_points, for the int8 product that reads it next.
 void sy_residual_layernorm(const float *x, const float *bias, float *residual, int rows, int n,
