@@ -22,8 +22,18 @@ public struct LexicalFeatures: Sendable, Equatable {
         var inWord = false, inNumber = false
         var prevIsNumber = false
         for ch in scalars {
-            let isNumber = ch.properties.numericType != nil
-            if ch.properties.isAlphabetic || isNumber { if !inWord { words += 1 }; inWord = true } else { inWord = false }
+            // ASCII answers from ranges (the same as the Unicode properties there); the
+            // property lookups cost a table search per scalar.
+            let isNumber: Bool, isAlphabetic: Bool
+            if ch.isASCII {
+                let v = ch.value
+                isNumber = v >= 48 && v <= 57
+                isAlphabetic = (v >= 65 && v <= 90) || (v >= 97 && v <= 122)
+            } else {
+                isNumber = ch.properties.numericType != nil
+                isAlphabetic = ch.properties.isAlphabetic
+            }
+            if isAlphabetic || isNumber { if !inWord { words += 1 }; inWord = true } else { inWord = false }
             if isNumber { if !inNumber { numbers += 1 }; inNumber = true }
             else if !(inNumber && (ch == "." || ch == ",")) { inNumber = false }
             switch ch {
