@@ -11,7 +11,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "GELU.h"
-#define SY_FUSED_TARGET __attribute__((target("avx512f,avx512dq,avx512bw")))
+#define SY_FUSED_TARGET __attribute__((target("avx512f,avx512dq")))
 
 // Quantises one row already in L1 whose scaled range [lo, hi] is known: the same affine map
 // and rounding as sy_q8_quantize_rows.
