@@ -100,6 +100,23 @@ void sy_q8_linear_reference(int m, int n, int k, const uint8_t *q, const float *
     }
 }
 
+void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float *channel_scales,
+                             const uint8_t *q, const float *scales, const int32_t *zero_points,
+                             float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2) {
+    for (int r = 0; r < m; r++) {
+        const float *row = x + (size_t)r * ldx;
+        const uint8_t *levels = q + (size_t)r * k;
+        float *out = residual + (size_t)r * k;
+        const float scale = scales[r];
+        const int32_t zero = zero_points[r];
+        for (int j = 0; j < k; j++) {
+            const float v = row[j] * (channel_scales ? channel_scales[j] : 1.0f);
+            out[j] = v - (float)((int32_t)levels[j] - zero) * scale;
+        }
+    }
+    sy_q8_quantize_rows(residual, m, k, k, NULL, q2, scales2, zero_points2);
+}
+
 #if defined(__x86_64__)
 
 // x·channel_scales, 16 lanes at j.

@@ -18,6 +18,15 @@ final class BertWorkspace: @unchecked Sendable {
     private(set) var quantized: UnsafeMutablePointer<UInt8>  // [tokens, intermediate]
     private(set) var rowScales: UnsafeMutablePointer<Float>  // [tokens]
     private(set) var rowZeroPoints: UnsafeMutablePointer<Int32>  // [tokens]
+    /// Int8 precision only, for the short sequences whose products get a second, residual
+    /// pass (see `BertEncoderForward.refinedSequenceLength`): the residual, its quantised
+    /// form and scales, and the second product's output.
+    private(set) var refineCapacity = 0
+    private(set) var residual: UnsafeMutablePointer<Float>  // [refine, intermediate]
+    private(set) var residualQuantized: UnsafeMutablePointer<UInt8>  // [refine, intermediate]
+    private(set) var residualScales: UnsafeMutablePointer<Float>  // [refine]
+    private(set) var residualZeroPoints: UnsafeMutablePointer<Int32>  // [refine]
+    private(set) var residualOutput: UnsafeMutablePointer<Float>  // [refine, max(3·hidden, intermediate)]
     private let configuration: BertConfiguration
 
     init(configuration: BertConfiguration) {
@@ -31,6 +40,27 @@ final class BertWorkspace: @unchecked Sendable {
         quantized = .allocate(capacity: 0)
         rowScales = .allocate(capacity: 0)
         rowZeroPoints = .allocate(capacity: 0)
+        residual = Self.aligned(0)
+        residualQuantized = .allocate(capacity: 0)
+        residualScales = .allocate(capacity: 0)
+        residualZeroPoints = .allocate(capacity: 0)
+        residualOutput = Self.aligned(0)
+    }
+
+    /// Room for the residual pass over `tokens` rows at a time.
+    func reserveRefinement(tokens: Int) {
+        guard tokens > refineCapacity else { return }
+        let width = max(configuration.intermediateSize, 3 * configuration.hiddenSize)
+        for buffer in [residual, residualOutput] { UnsafeMutableRawPointer(buffer).deallocate() }
+        residualQuantized.deallocate()
+        residualScales.deallocate()
+        residualZeroPoints.deallocate()
+        residual = Self.aligned(tokens * width)
+        residualOutput = Self.aligned(tokens * width)
+        residualQuantized = .allocate(capacity: tokens * width)
+        residualScales = .allocate(capacity: tokens)
+        residualZeroPoints = .allocate(capacity: tokens)
+        refineCapacity = tokens
     }
 
     func reserve(tokens: Int, longestSequence: Int) {
@@ -68,9 +98,13 @@ final class BertWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        for buffer in [hidden, qkv, context, projected, intermediate] { UnsafeMutableRawPointer(buffer).deallocate() }
-        for buffer in [scores, rowScales] { buffer.deallocate() }
+        for buffer in [hidden, qkv, context, projected, intermediate, residual, residualOutput] {
+            UnsafeMutableRawPointer(buffer).deallocate()
+        }
+        for buffer in [scores, rowScales, residualScales] { buffer.deallocate() }
         quantized.deallocate()
+        residualQuantized.deallocate()
         rowZeroPoints.deallocate()
+        residualZeroPoints.deallocate()
     }
 }

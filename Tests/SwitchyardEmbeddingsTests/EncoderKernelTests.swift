@@ -146,6 +146,40 @@ struct EncoderKernelTests {
         #expect(smoothedError < 0.01)
     }
 
+    /// The residual pass quantises what the first pass left out; the two products together
+    /// approach the exact one far more closely than the first alone (activation error
+    /// shrinks ~255-fold, leaving the weights' rounding). A wrong residual sign or
+    /// dequantisation would make the sum worse than the first pass, not better.
+    @Test func residualPassRefinesTheProduct() throws {
+        guard EncoderPrecision.int8Available else { return }
+        let (m, n, k) = (5, 64, 384)
+        var random = SeededFloats(seed: 23)
+        let x = random.array(m * k).enumerated().map { i, v in i % 41 == 0 ? v * 25 : v + 0.2 }
+        let w = random.array(n * k, scale: 0.1), bias = random.array(n)
+        let exact = exactProduct(x, w, bias: bias, m: m, n: n, k: k)
+        // Exact weights' product with int8 weights: the floor the activations can reach.
+        let matrix = w.withUnsafeBufferPointer { QuantizedMatrix(weights: $0.baseAddress!, n: n, k: k) }
+        var y = [Float](repeating: 0, count: m * n)
+        var q = [UInt8](repeating: 0, count: m * k)
+        var scales = [Float](repeating: 0, count: m), zeros = [Int32](repeating: 0, count: m)
+        matrix.multiply(x, rows: m, ldx: k, bias: bias, into: &y, ldy: n, scratch: &q, rowScales: &scales, rowZeroPoints: &zeros)
+        let firstError = relativeError(y, exact)
+
+        var residual = [Float](repeating: 0, count: m * k), q2 = [UInt8](repeating: 0, count: m * k)
+        var scales2 = [Float](repeating: 0, count: m), zeros2 = [Int32](repeating: 0, count: m)
+        sy_q8_quantize_residual(x, Int32(m), Int32(k), Int32(k), nil, q, scales, zeros, &residual, &q2, &scales2, &zeros2)
+        for r in 0..<m {
+            // The residual of a rounding to the nearest level is at most half a level.
+            let largest = residual[(r * k)..<((r + 1) * k)].map(abs).max() ?? 0
+            #expect(largest <= scales[r] * 0.5001, "row \(r): residual \(largest) vs level \(scales[r])")
+        }
+        var extra = [Float](repeating: 0, count: m * n)
+        matrix.multiply(quantized: q2, rows: m, rowScales: scales2, rowZeroPoints: zeros2, bias: nil, into: &extra, ldy: n)
+        let refined = zip(y, extra).map { $0 + $1 }
+        let refinedError = relativeError(refined, exact)
+        #expect(refinedError < firstError / 2, "first pass \(firstError), with the residual pass \(refinedError)")
+    }
+
     /// Every row-block size of the kernel (1…8 query rows), keys in whole and partial blocks of 16 and 32.
     @Test("fused attention matches softmax(QKᵀ/√d)·V", arguments: [1, 2, 3, 5, 7, 12, 16, 17, 24, 33, 70])
     func attentionMatchesNaive(_ n: Int) throws {

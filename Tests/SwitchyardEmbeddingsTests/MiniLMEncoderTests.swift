@@ -18,18 +18,21 @@ struct MiniLMEncoderTests {
         #expect(abs(norm - 1) < 1e-4)
     }
 
-    /// The int8 layers trade a little fidelity for ~4× speed: every fixture stays within
-    /// 0.997 (the short and mixed-script texts are the hardest), most within 0.999.
-    @Test func int8StaysCloseToReference() throws {
+    /// The default precision (int8 where the CPU has VNNI) meets the same bar as FP32 on
+    /// every fixture, alone and in a batch with long texts. Short texts are the hardest for
+    /// int8 (mean pooling averages little noise away); they get the residual pass.
+    @Test func int8MatchesReference() throws {
         let encoder = try InstalledModel.requireEncoder()
         try #require(EncoderPrecision.int8Available == (encoder.precision == .int8))
         let fixtures = ReferenceFixtures.shared.embeddings
-        let similarities = try fixtures.map { cosine(try encoder.embed($0.text), $0.vector) }
-        for (fixture, similarity) in zip(fixtures, similarities) {
-            #expect(similarity >= 0.997, "cosine \(similarity) for \(fixture.text.prefix(40).debugDescription)")
+        let single = try fixtures.map { try encoder.embed($0.text) }
+        let batch = try encoder.embed(batch: fixtures.map(\.text))
+        for (index, fixture) in fixtures.enumerated() {
+            for vector in [single[index], batch[index]] {
+                let similarity = cosine(vector, fixture.vector)
+                #expect(similarity >= 0.999, "cosine \(similarity) for \(fixture.text.prefix(40).debugDescription)")
+            }
         }
-        let sorted = similarities.sorted()
-        #expect(sorted[sorted.count / 2] >= 0.999, "median cosine \(sorted[sorted.count / 2])")
     }
 
     @Test func batchMatchesSingleCalls() throws {

@@ -46,6 +46,15 @@ void sy_q8_linear(int m, int n, int k, const uint8_t *q, const float *row_scales
                   const int32_t *row_zero_points, const int8_t *packed, const float *col_scales,
                   const int32_t *column_sums, const float *bias, float *y, int ldy);
 
+/// The error sy_q8_quantize_rows left in m rows, quantised in turn: residual[r] =
+/// x[r]·diag(channel_scales) − dequant(q[r]) (m·k floats of scratch), then q2 / scales2 /
+/// zero_points2 as sy_q8_quantize_rows gives for it. A second sy_q8_linear over q2 (without
+/// bias), added to the first, is the product with activations at about 16-bit resolution.
+/// Requires sy_q8_available().
+void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float *channel_scales,
+                             const uint8_t *q, const float *scales, const int32_t *zero_points,
+                             float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2);
+
 /// Portable scalar versions of the two functions above, with the same results up to
 /// floating-point rounding in the final scaling: the reference the tests check against.
 void sy_q8_quantize_rows_reference(const float *x, int m, int k, int ldx, const float *channel_scales,
