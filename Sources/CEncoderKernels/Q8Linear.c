@@ -100,9 +100,9 @@ void sy_q8_linear_reference(int m, int n, int k, const uint8_t *q, const float *
     }
 }
 
-void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float *channel_scales,
-                             const uint8_t *q, const float *scales, const int32_t *zero_points,
-                             float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2) {
+void sy_q8_quantize_residual_reference(const float *x, int m, int k, int ldx, const float *channel_scales,
+                                       const uint8_t *q, const float *scales, const int32_t *zero_points,
+                                       float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2) {
     for (int r = 0; r < m; r++) {
         const float *row = x + (size_t)r * ldx;
         const uint8_t *levels = q + (size_t)r * k;
@@ -111,10 +111,11 @@ void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float 
         const int32_t zero = zero_points[r];
         for (int j = 0; j < k; j++) {
             const float v = row[j] * (channel_scales ? channel_scales[j] : 1.0f);
-            out[j] = v - (float)((int32_t)levels[j] - zero) * scale;
+            const float level = (float)((int32_t)levels[j] - zero) * scale;
+            out[j] = v - level;
         }
     }
-    sy_q8_quantize_rows(residual, m, k, k, NULL, q2, scales2, zero_points2);
+    sy_q8_quantize_rows_reference(residual, m, k, k, NULL, q2, scales2, zero_points2);
 }
 
 #if defined(__x86_64__)
@@ -148,6 +149,39 @@ void sy_q8_quantize_rows(const float *x, int m, int k, int ldx, const float *cha
             __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(q8_scaled(row, channel_scales, j), factor)), zero);
             v = _mm512_min_epi32(_mm512_max_epi32(v, floor), ceiling);
             _mm_storeu_si128((__m128i *)(out + j), _mm512_cvtepi32_epi8(v));
+        }
+    }
+}
+
+SY_Q8_TARGET
+void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float *channel_scales,
+                             const uint8_t *q, const float *scales, const int32_t *zero_points,
+                             float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2) {
+    for (int r = 0; r < m; r++) {
+        const float *row = x + (size_t)r * ldx;
+        const uint8_t *levels = q + (size_t)r * k;
+        float *out = residual + (size_t)r * k;
+        const __m512 scale = _mm512_set1_ps(scales[r]);
+        const __m512i zero = _mm512_set1_epi32(zero_points[r]);
+        __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+        for (int j = 0; j < k; j += 16) {
+            const __m512i level = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(levels + j))), zero);
+            // Multiply, then subtract (no fused multiply-add), as the reference rounds.
+            const __m512 v = _mm512_sub_ps(q8_scaled(row, channel_scales, j), _mm512_mul_ps(_mm512_cvtepi32_ps(level), scale));
+            _mm512_storeu_ps(out + j, v);
+            lo = _mm512_min_ps(lo, v);
+            hi = _mm512_max_ps(hi, v);
+        }
+        float inverse;
+        row_range(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), &scales2[r], &inverse, &zero_points2[r]);
+        const __m512 factor = _mm512_set1_ps(inverse);
+        const __m512i zero2 = _mm512_set1_epi32(zero_points2[r]);
+        const __m512i floor = _mm512_setzero_si512(), ceiling = _mm512_set1_epi32(255);
+        uint8_t *dst = q2 + (size_t)r * k;
+        for (int j = 0; j < k; j += 16) {
+            __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(out + j), factor)), zero2);
+            v = _mm512_min_epi32(_mm512_max_epi32(v, floor), ceiling);
+            _mm_storeu_si128((__m128i *)(dst + j), _mm512_cvtepi32_epi8(v));
         }
     }
 }
@@ -229,6 +263,12 @@ void sy_q8_linear(int m, int n, int k, const uint8_t *q, const float *row_scales
 void sy_q8_quantize_rows(const float *x, int m, int k, int ldx, const float *channel_scales,
                          uint8_t *q, float *scales, int32_t *zero_points) {
     sy_q8_quantize_rows_reference(x, m, k, ldx, channel_scales, q, scales, zero_points);
+}
+void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float *channel_scales,
+                             const uint8_t *q, const float *scales, const int32_t *zero_points,
+                             float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2) {
+    sy_q8_quantize_residual_reference(x, m, k, ldx, channel_scales, q, scales, zero_points, residual, q2, scales2,
+                                      zero_points2);
 }
 void sy_q8_linear(int m, int n, int k, const uint8_t *q, const float *row_scales,
                   const int32_t *row_zero_points, const int8_t *packed, const float *col_scales,

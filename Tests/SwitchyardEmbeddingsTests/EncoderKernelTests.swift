@@ -173,6 +173,14 @@ struct EncoderKernelTests {
             let largest = residual[(r * k)..<((r + 1) * k)].map(abs).max() ?? 0
             #expect(largest <= scales[r] * 0.5001, "row \(r): residual \(largest) vs level \(scales[r])")
         }
+        // The AVX-512 kernel rounds as the portable reference does.
+        var residualRef = [Float](repeating: 0, count: m * k), q2Ref = [UInt8](repeating: 0, count: m * k)
+        var scales2Ref = [Float](repeating: 0, count: m), zeros2Ref = [Int32](repeating: 0, count: m)
+        sy_q8_quantize_residual_reference(x, Int32(m), Int32(k), Int32(k), nil, q, scales, zeros, &residualRef, &q2Ref, &scales2Ref,
+                                          &zeros2Ref)
+        #expect(residual == residualRef)
+        #expect(scales2 == scales2Ref && zeros2 == zeros2Ref)
+        #expect(zip(q2, q2Ref).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
         var extra = [Float](repeating: 0, count: m * n)
         matrix.multiply(quantized: q2, rows: m, rowScales: scales2, rowZeroPoints: zeros2, bias: nil, into: &extra, ldy: n)
         let refined = zip(y, extra).map { $0 + $1 }

@@ -55,13 +55,16 @@ void sy_q8_quantize_residual(const float *x, int m, int k, int ldx, const float 
                              const uint8_t *q, const float *scales, const int32_t *zero_points,
                              float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2);
 
-/// Portable scalar versions of the two functions above, with the same results up to
+/// Portable scalar versions of the functions above, with the same results up to
 /// floating-point rounding in the final scaling: the reference the tests check against.
 void sy_q8_quantize_rows_reference(const float *x, int m, int k, int ldx, const float *channel_scales,
                                    uint8_t *q, float *scales, int32_t *zero_points);
 void sy_q8_linear_reference(int m, int n, int k, const uint8_t *q, const float *row_scales,
                             const int32_t *row_zero_points, const int8_t *packed, const float *col_scales,
                             const int32_t *column_sums, const float *bias, float *y, int ldy);
+void sy_q8_quantize_residual_reference(const float *x, int m, int k, int ldx, const float *channel_scales,
+                                       const uint8_t *q, const float *scales, const int32_t *zero_points,
+                                       float *residual, uint8_t *q2, float *scales2, int32_t *zero_points2);
 
 /// 1 when the AVX-512 element-wise kernels below can run (AVX-512 F/DQ). Elsewhere the
 /// encoder uses its portable Swift versions.
