@@ -19,7 +19,8 @@ let gatewayLinkerSettings: [LinkerSetting] = {
     #if os(Linux)
     var buffer = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
     guard confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count) > 0 else { return [] }
-    let version = String(cString: buffer).split(separator: " ").last ?? ""
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let version = text.split(separator: " ").last ?? ""
     let parts = version.split(separator: ".").compactMap { Int($0) }
     if parts.count >= 2, (parts[0], parts[1]) >= (2, 36) {
         return [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
