@@ -8,6 +8,7 @@ import Glibc
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
 ]
 
 /// The gateway binary is linked with LLD and packed relative relocations (DT_RELR) where the

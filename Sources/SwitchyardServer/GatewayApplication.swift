@@ -143,7 +143,9 @@ public struct GatewayRequestContext: RequestContext {
 /// Turns errors thrown anywhere in the router (unknown routes, wrong methods) into
 /// OpenAI-shaped error bodies, so every answer has the API's own format.
 struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    @concurrent func handle(
+        _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as GatewayError {
