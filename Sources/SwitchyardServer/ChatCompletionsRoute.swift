@@ -45,11 +45,8 @@ struct ChatCompletionsRoute: Sendable {
 
     func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
         gateway.metrics.requestStarted()
-        var parent = ServiceContext.topLevel
-        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         var ctx = Context(
-            id: Self.newID(), started: Date(), clock: DispatchTime.now().uptimeNanoseconds,
-            span: startSpan("chat", context: parent, ofKind: .server)
+            id: Self.newID(), started: Date(), clock: DispatchTime.now().uptimeNanoseconds, span: requestSpan(request.headers)
         )
         let body: ByteBuffer
         do {
@@ -120,6 +117,15 @@ struct ChatCompletionsRoute: Sendable {
         if inbound == .anthropic { response.headers[Self.anthropicRequestIDHeader] = ctx.id }
         log(response, ctx)
         return response
+    }
+
+    /// The request's server span, joined to the caller's trace. Without a `tracing` section no
+    /// tracer is installed, and the instrument and tracer lookups (a lock each) are skipped.
+    private func requestSpan(_ headers: HTTPFields) -> any Span {
+        guard gateway.config.tracing != nil else { return NoOpTracer.NoOpSpan(context: .topLevel) }
+        var parent = ServiceContext.topLevel
+        InstrumentationSystem.instrument.extract(headers, into: &parent, using: HTTPFieldsExtractor())
+        return startSpan("chat", context: parent, ofKind: .server)
     }
 
     /// A request that ends before any upstream is called.
@@ -327,8 +333,16 @@ struct ChatCompletionsRoute: Sendable {
     /// system call per request.
     static func newID() -> String {
         let n = requestCounter.add(1, ordering: .relaxed).newValue
-        return "req_" + requestIDPrefix + String(n, radix: 16).leftPadded(12)
+        return String(unsafeUninitializedCapacity: 28) { buffer in
+            for (i, byte) in requestIDHead.enumerated() { buffer[i] = byte }
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<12 { buffer[16 + i] = digits.utf8Start[Int((n >> (4 * UInt64(11 - i))) & 0xF)] }
+            return 28
+        }
     }
+
+    /// `req_` and the process's random prefix, as bytes.
+    private static let requestIDHead: [UInt8] = Array(("req_" + requestIDPrefix).utf8)
 
     private static let requestIDPrefix: String = {
         var rng = SystemRandomNumberGenerator()

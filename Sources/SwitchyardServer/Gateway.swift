@@ -133,7 +133,9 @@ public final class Gateway: Sendable {
                     }
                     deployment.outstanding.add(1, ordering: .relaxed)
                     // One client span per attempt, a child of the request's span.
-                    let span = startSpan("upstream " + deployment.config.id, ofKind: .client)
+                    let span: any Span =
+                        config.tracing == nil
+                        ? NoOpTracer.NoOpSpan(context: .topLevel) : startSpan("upstream " + deployment.config.id, ofKind: .client)
                     if span.isRecording { span.updateAttributes { a in
                         a["gen_ai.system"] = model.config.provider.rawValue
                         a["gen_ai.request.model"] = model.config.upstreamModel

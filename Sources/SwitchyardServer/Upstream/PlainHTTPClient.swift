@@ -22,6 +22,15 @@ final class PlainHTTPClient: Sendable {
     let firstByteTimeout: TimeAmount
     let idleTimeout: TimeAmount
     private let pools = Mutex<[String: PlainConnectionPool]>([:])
+    /// Per upstream URL: its pool, request path and `Host` value, so a request does not
+    /// parse the URL again.
+    private let targets = Mutex<[String: Target]>([:])
+
+    private struct Target {
+        let pool: PlainConnectionPool
+        let path: String
+        let host: String
+    }
 
     init(group: any EventLoopGroup, connectTimeout: TimeAmount, firstByteTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.group = group
@@ -58,27 +67,19 @@ final class PlainHTTPClient: Sendable {
     func execute(
         method: String, url: String, headers: [(String, String)], body: [UInt8], deadline: NIODeadline
     ) async throws -> (head: HTTPResponseHead, exchange: PlainExchange) {
-        guard let (host, port, path) = Self.split(url: url) else {
-            throw AttemptFailureError(.connect("not a plain http:// URL: \(url)"))
-        }
-        let authority = "\(host):\(port)"
-        let pool = pools.withLock { pools in
-            if let pool = pools[authority] { return pool }
-            let pool = PlainConnectionPool(host: host, port: port)
-            pools[authority] = pool
-            return pool
-        }
+        let target = try self.target(for: url)
+        let pool = target.pool
         // On an event loop (the gateway's case) its own connections; elsewhere any idle one.
         let current = MultiThreadedEventLoopGroup.currentEventLoop
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target.path)
         head.headers.reserveCapacity(headers.count + 2)
         var hasHost = false
         for (name, value) in headers {
-            if name.lowercased() == "host" { hasHost = true }
-            if name.lowercased() == "content-length" { continue }
+            if Self.equalsIgnoringCase(name, "host") { hasHost = true }
+            if Self.equalsIgnoringCase(name, "content-length") { continue }
             head.headers.add(name: name, value: value)
         }
-        if !hasHost { head.headers.add(name: "host", value: port == 80 ? host : authority) }
+        if !hasHost { head.headers.add(name: "host", value: target.host) }
         head.headers.add(name: "content-length", value: String(body.count))
         let payload = ByteBuffer(bytes: body)
         // A pooled connection the upstream closed while idle fails before any answer byte;
@@ -105,7 +106,34 @@ final class PlainHTTPClient: Sendable {
         throw AttemptFailureError(.connect("the upstream closed the connection before answering"))
     }
 
+    /// ASCII case-insensitive equality with a lowercase name, without allocating.
+    static func equalsIgnoringCase(_ name: String, _ lowercase: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard name.utf8.count == expected.count else { return false }
+        for (a, b) in zip(name.utf8, expected) where a != b && !(a >= 0x41 && a <= 0x5A && a | 0x20 == b) { return false }
+        return true
+    }
+
+    private func target(for url: String) throws -> Target {
+        if let known = targets.withLock({ $0[url] }) { return known }
+        guard let (host, port, path) = Self.split(url: url) else {
+            throw AttemptFailureError(.connect("not a plain http:// URL: \(url)"))
+        }
+        let authority = "\(host):\(port)"
+        let pool = pools.withLock { pools in
+            if let pool = pools[authority] { return pool }
+            let pool = PlainConnectionPool(host: host, port: port)
+            pools[authority] = pool
+            return pool
+        }
+        let target = Target(pool: pool, path: path, host: port == 80 ? host : authority)
+        // Upstream URLs come from the configuration, so this stays small; a bound all the same.
+        targets.withLock { if $0.count < 4096 { $0[url] = target } }
+        return target
+    }
+
     func shutdown() {
+        targets.withLock { $0.removeAll() }
         let all = pools.withLock { pools in
             let values = Array(pools.values)
             pools.removeAll()
@@ -388,8 +416,8 @@ final class PlainExchange: @unchecked Sendable {
 }
 
 /// Hands a connection's response parts to the exchange in flight, and enforces its read
-/// timeouts (first byte, then idle between parts) and total deadline with timers on the
-/// event loop: one timer per exchange, re-armed only when it fires early.
+/// timeouts (first byte, then idle between parts) and total deadline with one timer on the
+/// event loop per exchange, re-armed only when it fires early.
 final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
 
@@ -401,8 +429,9 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     private var idleTimeout = TimeAmount.seconds(60)
     private var gotBody = false
     private var readTimeout: TimeAmount { gotBody ? idleTimeout : firstByteTimeout }
-    private var readTimer: Scheduled<Void>?
-    private var deadlineTimer: Scheduled<Void>?
+    private var deadline = NIODeadline.distantFuture
+    private var timer: Scheduled<Void>?
+    private var timerAt = NIODeadline.distantFuture
     private var paused = false
     /// `paused`, readable from the reader's thread without a hop to the event loop.
     private let pausedFlag = Atomic<Bool>(false)
@@ -426,20 +455,26 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
         idleTimeout = idle
         gotBody = false
         lastRead = .now()
-        let loop = context.eventLoop
-        readTimer = loop.scheduleTask(in: min(firstByte, idle)) { [self] in checkIdle() }
-        deadlineTimer = loop.scheduleTask(deadline: deadline) { [self] in
-            expire(AttemptFailureError(.timeout(phase: .total)))
-        }
+        self.deadline = deadline
+        arm(context.eventLoop, at: min(lastRead + min(firstByte, idle), deadline))
     }
 
-    private func checkIdle() {
+    /// The exchange's one timer: at the earlier of the read limit and the total deadline.
+    /// Reads do not move it; when it fires early it is set again for what is left.
+    private func arm(_ loop: any EventLoop, at when: NIODeadline) {
+        timerAt = when
+        timer = loop.scheduleTask(deadline: when) { [self] in check() }
+    }
+
+    private func check() {
         guard exchange != nil, let context else { return }
-        let quietFor = NIODeadline.now() - lastRead
-        if quietFor >= readTimeout {
+        let now = NIODeadline.now()
+        if now >= deadline {
+            expire(AttemptFailureError(.timeout(phase: .total)))
+        } else if now - lastRead >= readTimeout {
             expire(UpstreamReadTimeout())
         } else {
-            readTimer = context.eventLoop.scheduleTask(in: readTimeout - quietFor) { [self] in checkIdle() }
+            arm(context.eventLoop, at: min(lastRead + readTimeout, deadline))
         }
     }
 
@@ -451,10 +486,8 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func finishExchange() {
-        readTimer?.cancel()
-        deadlineTimer?.cancel()
-        readTimer = nil
-        deadlineTimer = nil
+        timer?.cancel()
+        timer = nil
         exchange = nil
     }
 
@@ -467,10 +500,13 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
             exchange.receiveHead(head)
         case .body(let part):
             if !gotBody {
-                // From here on the idle limit applies: re-arm the timer for it.
+                // From here on the idle limit applies. The timer reads it when it fires; it only
+                // needs moving if it was set for the (longer) first-byte limit.
                 gotBody = true
-                readTimer?.cancel()
-                readTimer = context.eventLoop.scheduleTask(in: idleTimeout) { [self] in checkIdle() }
+                if timerAt > lastRead + idleTimeout {
+                    timer?.cancel()
+                    arm(context.eventLoop, at: min(lastRead + idleTimeout, deadline))
+                }
             }
             if !exchange.receive(part) && !paused {
                 paused = true
