@@ -109,17 +109,19 @@ public struct PolicyRefusal: Error, Sendable, Hashable, CustomStringConvertible 
 enum PolicyReason {
     /// `→` becomes `->`; anything else outside printable ASCII becomes `?`.
     static func ascii(_ s: String) -> String {
-        var out = ""
+        // Most reasons are printable ASCII already: returned as they are, without a copy.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return s }
+        var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         for u in s.unicodeScalars {
             if u == "→" {
-                out += "->"
+                out += [0x2D, 0x3E]  // "->"
             } else if u.value >= 0x20 && u.value < 0x7F {
-                out.unicodeScalars.append(u)
+                out.append(UInt8(u.value))
             } else {
-                out += "?"
+                out.append(0x3F)  // "?"
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -13,6 +13,8 @@ struct PolicyGate: Sendable {
     let auth: AuthSettings
     let config: GatewayConfig
     let learned: LearnedRouter?
+    /// Each model's configured fallbacks, transitively and in breadth-first order.
+    let fallbackChains: [String: [String]]
 
     static let profileHeader = HTTPField.Name("x-switchyard-profile")!
     static let dataClassHeader = HTTPField.Name("x-switchyard-data-class")!
@@ -28,6 +30,9 @@ struct PolicyGate: Sendable {
         profiles = config.routing.allProfiles
         defaultProfile = config.routing.defaultProfile
         auth = config.auth
+        var chains: [String: [String]] = [:]
+        for model in config.models { chains[model.name] = Self.configFallbacks(of: model.name, in: config) }
+        fallbackChains = chains
     }
 
     /// What the gateway will do with one request.
@@ -82,7 +87,7 @@ struct PolicyGate: Sendable {
             for i in engine.candidates.indices { engine.candidates[i].healthy = true }
             let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: nil)
             let allowed = Set(decision.fallbacks)
-            let fallbacks = configured ? decision.fallbacks : configFallbacks(of: explicitModel.name).filter(allowed.contains)
+            let fallbacks = configured ? decision.fallbacks : (fallbackChains[explicitModel.name] ?? []).filter(allowed.contains)
             return makePlan(request, texts: texts, decision: decision, profile: profile, route: explicitModel.name, chain: [decision.model] + fallbacks)
         }
         for i in engine.candidates.indices { engine.candidates[i].healthy = health(engine.candidates[i].name) }
@@ -132,7 +137,7 @@ struct PolicyGate: Sendable {
         return plan
     }
 
-    private func configFallbacks(of name: String) -> [String] {
+    private static func configFallbacks(of name: String, in config: GatewayConfig) -> [String] {
         var chain: [String] = []
         var seen: Set<String> = [name]
         var queue = [name]

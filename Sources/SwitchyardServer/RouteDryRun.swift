@@ -69,5 +69,6 @@ extension PolicyGate {
         self.auth = auth
         self.config = other.config
         self.learned = other.learned
+        self.fallbackChains = other.fallbackChains
     }
 }

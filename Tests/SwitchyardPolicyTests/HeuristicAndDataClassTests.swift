@@ -54,5 +54,7 @@ import Testing
 
     @Test func asciiHeaderReason() {
         #expect(PolicyReason.ascii("pii:iban→local router:0.71>=0.42→modèle") == "pii:iban->local router:0.71>=0.42->mod?le")
+        #expect(PolicyReason.ascii("heuristic:0.40<0.50 -> local-small") == "heuristic:0.40<0.50 -> local-small")
+        #expect(PolicyReason.ascii("a\tb\r\nc\u{7F}") == "a?b??c?")
     }
 }
