@@ -33,11 +33,20 @@ public protocol AccountingStore: Sendable {
     func addTokens(keyID: String, window: Int64, tokens: Int) async throws
 
     func append(_ records: [RequestRecord]) async throws
+    /// Writes request-log rows on the calling thread, blocking it, for stores whose writes
+    /// cost this process CPU time (SQLite). The log writer then runs them on its own
+    /// low-priority thread, so that they never hold up request handling. Nil for stores
+    /// whose work happens in another process (PostgreSQL), which are written asynchronously.
+    var blockingLogAppender: (@Sendable ([RequestRecord]) throws -> Void)? { get }
     func report(since: Date, until: Date) async throws -> UsageReport
     /// Drops rate-limit windows older than `window`.
     func pruneWindows(before window: Int64) async throws
 
     func close() async
+}
+
+extension AccountingStore {
+    public var blockingLogAppender: (@Sendable ([RequestRecord]) throws -> Void)? { nil }
 }
 
 /// Opens the configured database and runs its migrations.

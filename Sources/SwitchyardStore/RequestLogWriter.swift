@@ -4,10 +4,13 @@ import Synchronization
 
 /// Buffers request-log rows off the request path and writes them in batches.
 ///
-/// `record` only appends under a lock; a background task writes every `interval` or as
-/// soon as a batch is full. Rows whose write fails stay buffered and are tried again, so a
-/// database hiccup delays rows instead of losing them. `shutdown()` writes what is left.
-/// Once a minute it also drops the rate-limit windows that no longer count.
+/// `record` only appends under a lock; rows are written every `interval` or as soon as a
+/// batch is full. Rows whose write fails stay buffered and are tried again, so a database
+/// hiccup delays rows instead of losing them. `shutdown()` writes what is left. Once a
+/// minute it also drops the rate-limit windows that no longer count.
+///
+/// Stores that write on the calling thread (SQLite) get a low-priority thread of their
+/// own (`LogWriterThread`); the others (PostgreSQL) are written from a background task.
 public final class RequestLogWriter: Sendable {
     private struct State {
         var buffer: [RequestRecord] = []
@@ -25,15 +28,25 @@ public final class RequestLogWriter: Sendable {
     private let writing = WriteGate()
     /// Rows kept while the database refuses writes; beyond this the oldest are dropped and counted.
     private let maxBuffered = 200_000
+    /// The writer thread, for stores that write on the calling thread.
+    private let thread: LogWriterThread?
 
     public init(store: any AccountingStore, interval: Double, batchSize: Int, logger: Logger) {
         self.store = store
         self.interval = interval
         self.batchSize = batchSize
         self.logger = logger
+        thread = store.blockingLogAppender.map {
+            LogWriterThread(append: $0, interval: interval, batchSize: batchSize, maxBuffered: 200_000, logger: logger)
+        }
     }
 
     public func start() {
+        if let thread {
+            thread.start()
+            startPruning()
+            return
+        }
         let task = Task { [self] in
             var lastPrune = Date.distantPast
             while !state.withLock({ $0.stopped }) {
@@ -52,7 +65,25 @@ public final class RequestLogWriter: Sendable {
         loop.withLock { $0 = task }
     }
 
+    /// Once a minute, drops the rate-limit windows older than the sliding minute.
+    private func startPruning() {
+        let store = self.store
+        let task = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 60_000_000_000)
+                if Task.isCancelled { break }
+                let window = Int64((Date().timeIntervalSince1970 / 60).rounded(.down))
+                try? await store.pruneWindows(before: window - 2)
+            }
+        }
+        loop.withLock { $0 = task }
+    }
+
     public func record(_ row: RequestRecord) {
+        if let thread {
+            thread.record(row)
+            return
+        }
         let flushNow = state.withLock { s -> Bool in
             s.buffer.append(row)
             if s.buffer.count > maxBuffered {
@@ -72,10 +103,14 @@ public final class RequestLogWriter: Sendable {
     }
 
     /// Rows waiting to be written.
-    public var pending: Int { state.withLock { $0.buffer.count } }
+    public var pending: Int { thread?.pending ?? state.withLock { $0.buffer.count } }
 
     /// Writes everything buffered now.
     public func flush() async {
+        if let thread {
+            await thread.flush()
+            return
+        }
         await writing.run {
             let rows = state.withLock { s -> [RequestRecord] in
                 let rows = s.buffer
@@ -98,6 +133,10 @@ public final class RequestLogWriter: Sendable {
         let task = loop.withLock { $0 }
         task?.cancel()
         await task?.value
+        if let thread {
+            await thread.shutdown()
+            return
+        }
         await flush()
     }
 }

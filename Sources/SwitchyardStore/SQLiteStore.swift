@@ -174,13 +174,30 @@ public final class SQLiteStore: AccountingStore {
 
     public func append(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
+        try await pool.write { db in try Self.insert(records, into: db) }
+    }
+
+    /// GRDB's synchronous write runs its closure on the calling thread (a serial dispatch
+    /// queue's `sync`), so the work is done by the log writer's own thread, which gives the
+    /// core away every few rows (see `LogWriterThread`).
+    public var blockingLogAppender: (@Sendable ([RequestRecord]) throws -> Void)? {
+        let pool = self.pool
+        return { records in
+            guard !records.isEmpty else { return }
+            try pool.write { db in try Self.insert(records, into: db, yieldEvery: LogWriterThread.rowsBetweenYields) }
+        }
+    }
+
+    private static let insertSQL: String = {
         let placeholders = Array(repeating: "?", count: Schema.requestLogColumns.count).joined(separator: ", ")
-        let sql = "INSERT INTO request_log (\(Schema.requestLogColumns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT DO NOTHING"
-        try await pool.write { db in
-            let statement = try db.cachedStatement(sql: sql)
-            for r in records {
-                try statement.execute(arguments: Self.arguments(r))
-            }
+        return "INSERT INTO request_log (\(Schema.requestLogColumns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT DO NOTHING"
+    }()
+
+    private static func insert(_ records: [RequestRecord], into db: Database, yieldEvery: Int = 0) throws {
+        let statement = try db.cachedStatement(sql: insertSQL)
+        for (i, r) in records.enumerated() {
+            try statement.execute(arguments: Self.arguments(r))
+            if yieldEvery > 0, i % yieldEvery == yieldEvery - 1 { LogWriterThread.yieldCore() }
         }
     }
 
