@@ -73,9 +73,7 @@ final class LogWriterThread: @unchecked Sendable {
         defer { condition.unlock() }
         guard !started else { return }
         started = true
-        let thread = Thread { [self] in run() }
-        thread.name = "sy-request-log"
-        thread.start()
+        Thread { [self] in run() }.start()
     }
 
     func record(_ row: RequestRecord) {
@@ -129,6 +127,9 @@ final class LogWriterThread: @unchecked Sendable {
     }
 
     private func run() {
+        // Named for `top -H` and profilers (Foundation passes a name set on the current
+        // thread to the OS).
+        Thread.current.name = "sy-request-log"
         condition.lock()
         while true {
             waitForWork()
