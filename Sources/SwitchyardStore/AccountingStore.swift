@@ -34,10 +34,12 @@ public protocol AccountingStore: Sendable {
 
     func append(_ records: [RequestRecord]) async throws
     /// Writes request-log rows on the calling thread, blocking it, for stores whose writes
-    /// cost this process CPU time (SQLite). The log writer then runs them on its own
-    /// low-priority thread, so that they never hold up request handling. Nil for stores
-    /// whose work happens in another process (PostgreSQL), which are written asynchronously.
-    var blockingLogAppender: (@Sendable ([RequestRecord]) throws -> Void)? { get }
+    /// cost this process CPU time (SQLite); the second argument asks for a `sched_yield`
+    /// after every that many rows (0: none). The log writer runs them on a thread of its
+    /// own that way, so that they do not hold up request handling (`LogWriterThread`). Nil
+    /// for stores whose work happens in another process (PostgreSQL), which are written
+    /// asynchronously.
+    var blockingLogAppender: (@Sendable ([RequestRecord], Int) throws -> Void)? { get }
     func report(since: Date, until: Date) async throws -> UsageReport
     /// Drops rate-limit windows older than `window`.
     func pruneWindows(before window: Int64) async throws
@@ -46,7 +48,7 @@ public protocol AccountingStore: Sendable {
 }
 
 extension AccountingStore {
-    public var blockingLogAppender: (@Sendable ([RequestRecord]) throws -> Void)? { nil }
+    public var blockingLogAppender: (@Sendable ([RequestRecord], Int) throws -> Void)? { nil }
 }
 
 /// Opens the configured database and runs its migrations.

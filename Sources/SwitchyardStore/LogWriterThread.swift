@@ -16,8 +16,9 @@ import Glibc
 /// (`sched_yield`) every `rowsBetweenYields` rows, which ends its slice whenever another
 /// thread is waiting and costs a system call otherwise, and commits at most `chunk` rows
 /// per transaction, so that SQLite's write lock, which budget reservations also take, is
-/// never held long. It keeps the ordinary priority, so under full load it still gets its
-/// share and the log keeps up.
+/// never held long. It keeps the ordinary priority, and when the rows it writes are more
+/// than `behind` old (the cores are saturated and yielding would let the backlog grow, and
+/// memory with it) it stops yielding until it has caught up.
 ///
 /// Rows are written once `interval` has passed since the oldest unwritten one arrived, or
 /// at once when `batchSize` are waiting. Rows whose write fails are kept and tried again
@@ -36,7 +37,9 @@ final class LogWriterThread: @unchecked Sendable {
         #endif
     }
 
-    private let append: @Sendable ([RequestRecord]) throws -> Void
+    private let append: @Sendable ([RequestRecord], Int) throws -> Void
+    /// Rows older than this are written without yielding.
+    private let behind: Double
     private let interval: Double
     private let batchSize: Int
     private let maxBuffered: Int
@@ -60,9 +63,10 @@ final class LogWriterThread: @unchecked Sendable {
     private var exited: CheckedContinuation<Void, Never>?
     private var hasExited = false
 
-    init(append: @escaping @Sendable ([RequestRecord]) throws -> Void, interval: Double, batchSize: Int, maxBuffered: Int, logger: Logger) {
+    init(append: @escaping @Sendable ([RequestRecord], Int) throws -> Void, interval: Double, batchSize: Int, maxBuffered: Int, logger: Logger) {
         self.append = append
         self.interval = interval
+        behind = max(2 * interval, 0.25)
         self.batchSize = max(1, batchSize)
         self.maxBuffered = maxBuffered
         self.logger = logger
@@ -180,8 +184,9 @@ final class LogWriterThread: @unchecked Sendable {
             let rows = Array(buffer.prefix(Self.chunk))
             buffer.removeFirst(rows.count)
             condition.unlock()
+            let late = Date().timeIntervalSince(rows[0].createdAt) > behind
             var failure: (any Error)?
-            do { try append(rows) } catch { failure = error }
+            do { try append(rows, late ? 0 : Self.rowsBetweenYields) } catch { failure = error }
             condition.lock()
             if let failure {
                 logger.error("request log write failed; rows kept for the next try", metadata: ["rows": "\(rows.count)", "error": "\(failure)"])

@@ -180,11 +180,11 @@ public final class SQLiteStore: AccountingStore {
     /// GRDB's synchronous write runs its closure on the calling thread (a serial dispatch
     /// queue's `sync`), so the work is done by the log writer's own thread, which gives the
     /// core away every few rows (see `LogWriterThread`).
-    public var blockingLogAppender: (@Sendable ([RequestRecord]) throws -> Void)? {
+    public var blockingLogAppender: (@Sendable ([RequestRecord], Int) throws -> Void)? {
         let pool = self.pool
-        return { records in
+        return { records, yieldEvery in
             guard !records.isEmpty else { return }
-            try pool.write { db in try Self.insert(records, into: db, yieldEvery: LogWriterThread.rowsBetweenYields) }
+            try pool.write { db in try Self.insert(records, into: db, yieldEvery: yieldEvery) }
         }
     }
 

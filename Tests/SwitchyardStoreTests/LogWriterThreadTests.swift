@@ -12,14 +12,16 @@ import Testing
     final class Sink: Sendable {
         struct State {
             var calls: [[String]] = []
+            var yields: [Int] = []
             var failuresLeft = 0
             var attempts = 0
         }
         let state = Mutex(State())
 
-        var append: @Sendable ([RequestRecord]) throws -> Void {
-            { rows in
+        var append: @Sendable ([RequestRecord], Int) throws -> Void {
+            { rows, yieldEvery in
                 try self.state.withLock { s in
+                    s.yields.append(yieldEvery)
                     s.attempts += 1
                     if s.failuresLeft > 0 {
                         s.failuresLeft -= 1
@@ -32,11 +34,12 @@ import Testing
         var written: [String] { state.withLock { $0.calls.flatMap { $0 } } }
         var calls: [[String]] { state.withLock { $0.calls } }
         var attempts: Int { state.withLock { $0.attempts } }
+        var yields: [Int] { state.withLock { $0.yields } }
     }
 
-    func row(_ id: String) -> RequestRecord {
+    func row(_ id: String, at: Date = Date()) -> RequestRecord {
         RequestRecord(
-            id: id, createdAt: Date(), keyID: nil, profile: "balanced", route: "m", decision: "explicit", model: "m", deployment: "m",
+            id: id, createdAt: at, keyID: nil, profile: "balanced", route: "m", decision: "explicit", model: "m", deployment: "m",
             openness: "open", hosting: "local", status: 200, upstreamStatus: 200, usage: Usage(promptTokens: 1, completionTokens: 1),
             usageSource: .provider, cost: 0, counterfactualCost: 0, latencyMs: 1, ttftMs: nil, stream: false, error: nil
         )
@@ -103,6 +106,20 @@ import Testing
         #expect(sink.written.isEmpty)
         await writer.flush()
         #expect(sink.written == ["a0", "a1", "a2", "a3"])
+        await writer.shutdown()
+    }
+
+    @Test func lateRowsAreWrittenWithoutYielding() async {
+        let sink = Sink()
+        // Interval 0.1 s: rows more than 0.25 s old count as late.
+        let writer = LogWriterThread(append: sink.append, interval: 0.1, batchSize: 100_000, maxBuffered: 1_000_000, logger: Logger(label: "test"))
+        writer.start()
+        writer.record(row("old", at: Date().addingTimeInterval(-5)))
+        await writer.flush()
+        writer.record(row("new"))
+        await writer.flush()
+        #expect(sink.written == ["old", "new"])
+        #expect(sink.yields == [0, LogWriterThread.rowsBetweenYields])
         await writer.shutdown()
     }
 
