@@ -2,7 +2,9 @@
 # What any reverse proxy adds on this machine: nginx as a keep-alive reverse proxy in front
 # of the harness's fixed-body nginx upstream, against that upstream directly, at c=1 with
 # wrk (the same Lua script as the gateway benchmark). The floor the gateway's c=1 latency
-# is compared with in BENCHMARKS.md. Optionally the gateway too: SWITCHYARD_BIN=path.
+# is compared with in BENCHMARKS.md. Optionally the gateway too: SWITCHYARD_BIN=path; and
+# with NIO_FLOOR=1 the least any SwiftNIO proxy pays here (bench/nio-floor: a byte relay, an
+# HTTP-parsing relay, and one that awaits each answer in a Swift task).
 # Usage: bench/proxy-floor.sh [seconds per point, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,16 @@ if [[ -n "${SWITCHYARD_BIN:-}" ]]; then
       -e "s#\${SWITCHYARD_BENCH_DATABASE:-../var/bench.db}#$WORK/bench.db#" bench/switchyard-bench.yaml > "$WORK/gw.yaml"
   "$SWITCHYARD_BIN" serve --config "$WORK/gw.yaml" --port "$GW" > "$WORK/gw.log" 2>&1 & PIDS+=($!)
   TARGETS+=("switchyard $GW")
+fi
+if [[ -n "${NIO_FLOOR:-}" ]]; then
+  swift build -c release --package-path bench/nio-floor >&2
+  FLOOR="$(swift build -c release --package-path bench/nio-floor --show-bin-path)/nio-floor"
+  port=28192
+  for mode in bytes http await; do
+    "$FLOOR" "$port" "$UP" "$mode" > /dev/null & PIDS+=($!)
+    TARGETS+=("nio-$mode $port")
+    port=$((port + 1))
+  done
 fi
 sleep 2
 for t in "${TARGETS[@]}"; do

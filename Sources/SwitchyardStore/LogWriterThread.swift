@@ -18,7 +18,7 @@ import Glibc
 /// per transaction, so that SQLite's write lock, which budget reservations also take, is
 /// never held long. It keeps the ordinary priority, and when the rows it writes are more
 /// than `behind` old (the cores are saturated and yielding would let the backlog grow, and
-/// memory with it) it stops yielding until it has caught up.
+/// memory with it) it stops yielding and commits whole batches until it has caught up.
 ///
 /// Rows are written once `interval` has passed since the oldest unwritten one arrived, or
 /// at once when `batchSize` are waiting. Rows whose write fails are kept and tried again
@@ -180,11 +180,12 @@ final class LogWriterThread: @unchecked Sendable {
     /// Writes the buffer in transactions of at most `chunk` rows, releasing the lock while
     /// each is written. Stops at the first failure: its rows go back to the front.
     private func writeBuffered() {
-        while !buffer.isEmpty {
-            let rows = Array(buffer.prefix(Self.chunk))
+        while let oldest = buffer.first {
+            // Catching up, the writer also commits whole batches: fewer transactions, less CPU.
+            let late = Date().timeIntervalSince(oldest.createdAt) > behind
+            let rows = Array(buffer.prefix(late ? max(Self.chunk, batchSize) : Self.chunk))
             buffer.removeFirst(rows.count)
             condition.unlock()
-            let late = Date().timeIntervalSince(rows[0].createdAt) > behind
             var failure: (any Error)?
             do { try append(rows, late ? 0 : Self.rowsBetweenYields) } catch { failure = error }
             condition.lock()

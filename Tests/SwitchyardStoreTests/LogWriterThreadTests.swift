@@ -121,6 +121,18 @@ import Testing
         #expect(sink.written == ["old", "new"])
         #expect(sink.yields == [0, LogWriterThread.rowsBetweenYields])
         await writer.shutdown()
+
+        // Late rows go in whole batches (here 100), on time ones in chunks of 64.
+        let batches = Sink()
+        let catchingUp = LogWriterThread(append: batches.append, interval: 0.1, batchSize: 100, maxBuffered: 1_000_000, logger: Logger(label: "test"))
+        catchingUp.start()
+        // Recorded before start would be written at once: record, then flush.
+        for i in 0..<150 { catchingUp.record(row("l\(i)", at: Date().addingTimeInterval(-5))) }
+        await catchingUp.flush()
+        #expect(batches.calls.map(\.count).reduce(0, +) == 150)
+        #expect(batches.calls.allSatisfy { $0.count <= 100 })
+        #expect(batches.calls.contains { $0.count > 64 })
+        await catchingUp.shutdown()
     }
 
     @Test func shutdownWritesWhatIsLeftAndLaterCallsReturn() async {
