@@ -101,9 +101,10 @@ final class LogWriterThread: @unchecked Sendable {
 
     /// Returns once a write of everything recorded before the call has been tried.
     func flush() async {
+        start()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
-            if hasExited || !started {
+            if hasExited {
                 condition.unlock()
                 continuation.resume()
                 return
@@ -114,11 +115,12 @@ final class LogWriterThread: @unchecked Sendable {
         }
     }
 
-    /// Writes what is left and stops the thread.
+    /// Writes what is left and stops the thread (started for that if it never was).
     func shutdown() async {
+        start()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
-            if hasExited || !started {
+            if hasExited {
                 condition.unlock()
                 continuation.resume()
                 return

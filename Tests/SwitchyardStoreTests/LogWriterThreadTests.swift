@@ -147,6 +147,15 @@ import Testing
         await writer.shutdown()
     }
 
+    @Test func rowsRecordedWithoutStartAreWrittenAtShutdown() async {
+        let sink = Sink()
+        let writer = LogWriterThread(append: sink.append, interval: 3600, batchSize: 100_000, maxBuffered: 1_000_000, logger: Logger(label: "test"))
+        writer.record(row("n0"))
+        writer.record(row("n1"))
+        await writer.shutdown()
+        #expect(sink.written == ["n0", "n1"])
+    }
+
     @Test func aFullBufferDropsTheOldestRows() async {
         let sink = Sink()
         let writer = LogWriterThread(append: sink.append, interval: 3600, batchSize: 100_000, maxBuffered: 5, logger: Logger(label: "test"))
