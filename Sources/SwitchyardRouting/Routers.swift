@@ -137,7 +137,8 @@ public struct MFRouter: EmbeddingRouter {
             for c in 0..<D { dir[c] += u[r] * W[r * D + c] }
         }
         direction = dir
-        offset = dot(u, b)
+        // `pair_bias`: the mean of the per-dataset offsets a `dataset_effects` training learned.
+        offset = dot(u, b) + (try file.tensors["pair_bias"]?.floats().first ?? 0)
     }
 
     public func score(prompt: String, embedding: [Float]) -> Double {

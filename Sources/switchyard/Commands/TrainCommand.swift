@@ -17,6 +17,12 @@ struct TrainCommand: ParsableCommand {
         Router kinds:
         \(RouterKind.allCases.map { "  \($0.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
 
+        Training on several benchmarks (a row's benchmark is its category or id up to the first "/"): \
+        balance=1 gives each the same total weight, and dataset_effects=1 gives each its own intercept while \
+        training, dropped afterwards, so that the router learns what makes a prompt need the strong model more \
+        than other prompts of its set, not which set it looks like (sets differ in how often the strong model \
+        wins because of how they are graded, which a new set does not share).
+
         Hyperparameters can be overridden with --set key=value (ensemble members with member.key=value, e.g. \
         --set knn.k=32). Defaults:
         \(RouterKind.allCases.map { k in "  \(k.rawValue): " + RouterTrainer.defaultHyperparameters(for: k).sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%g", $0.value))" }.joined(separator: " ") }.joined(separator: "\n"))
