@@ -13,10 +13,19 @@ struct DatasetGroups: Sendable {
     let index: [Int]
     let names: [String]
 
-    init(_ data: RoutingDataset) {
-        names = data.datasets
+    /// Name of the group that pools the datasets with fewer than `minimumRows` examples.
+    static let pooled = "(small sets)"
+
+    /// - Parameter minimumRows: datasets with fewer examples share one intercept, so that rows
+    ///   whose ids carry no set name (each its own "dataset") or a handful of tiny categories
+    ///   do not each get an intercept that explains their labels away.
+    init(_ data: RoutingDataset, minimumRows: Int = 30) {
+        var counts: [String: Int] = [:]
+        for e in data.examples { counts[e.dataset, default: 0] += 1 }
+        let key: (String) -> String = { counts[$0, default: 0] >= minimumRows ? $0 : DatasetGroups.pooled }
+        names = Array(Set(counts.keys.map(key))).sorted()
         let position = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-        index = data.examples.map { position[$0.dataset]! }
+        index = data.examples.map { position[key($0.dataset)]! }
     }
 
     var count: Int { names.count }

@@ -30,18 +30,22 @@ public struct TrainingOptions: Sendable {
 ///   AlpacaEval's pairwise preference makes 77 % strong wins, MMLU's correctness 17 %), and without
 ///   this the model spends its weights on recognising which set a prompt came from instead of what
 ///   makes one prompt of a set harder than another. Held-out APGR rises on all three shared sets
-///   (BENCHMARKS.md, "Router quality: one intercept per dataset").
+///   (BENCHMARKS.md, "Router quality: one intercept per dataset"). Sets with fewer than
+///   `dataset_min_rows` (default 30) examples share one intercept.
 public enum RouterTrainer {
     public static func defaultHyperparameters(for kind: RouterKind) -> [String: Double] {
         switch kind {
         case .random: return ["seed": 0]
-        case .heuristic: return ["epochs": 200, "lr": 0.05, "l2": 1e-3, "label": 0, "balance": 1, "dataset_effects": 1]
-        case .knn: return ["k": 48, "temperature": 0.05, "prior_strength": 2, "label": 0, "balance": 0, "dataset_effects": 1]
+        case .heuristic:
+            return ["epochs": 200, "lr": 0.05, "l2": 1e-3, "label": 0, "balance": 1, "dataset_effects": 1, "dataset_min_rows": 30]
+        case .knn:
+            return ["k": 48, "temperature": 0.05, "prior_strength": 2, "label": 0, "balance": 0, "dataset_effects": 1,
+                    "dataset_min_rows": 30]
         case .mf: return ["dim": 64, "epochs": 12, "lr": 3e-3, "l2": 1e-4, "batch": 64, "label": 0, "balance": 1,
-                          "dataset_effects": 1]
+                          "dataset_effects": 1, "dataset_min_rows": 30]
         case .classifier:
             return ["hidden": 0, "epochs": 40, "lr": 3e-3, "l2": 3e-3, "batch": 64, "lexical": 1, "label": 0, "balance": 1,
-                    "dataset_effects": 1]
+                    "dataset_effects": 1, "dataset_min_rows": 30]
         case .ensemble:
             return ["w_classifier": 1, "w_knn": 1, "w_mf": 0, "w_heuristic": 0.5]
         }
@@ -63,7 +67,7 @@ public enum RouterTrainer {
         }
         let labels = trainingLabels(data, mode: hp["label"] ?? 0)
         let weights = exampleWeights(data, balance: (hp["balance"] ?? 0) != 0)
-        let groups = (hp["dataset_effects"] ?? 0) != 0 ? DatasetGroups(data) : nil
+        let groups = (hp["dataset_effects"] ?? 0) != 0 ? DatasetGroups(data, minimumRows: Int(hp["dataset_min_rows"] ?? 30)) : nil
         var file: RouterFile
         switch kind {
         case .random:

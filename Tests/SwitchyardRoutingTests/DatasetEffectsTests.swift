@@ -88,6 +88,30 @@ struct DatasetEffectsTests {
         } }
     }
 
+    /// Rows whose ids name no set (each row its own "dataset") must not each get an intercept:
+    /// that would explain every label away and leave the weights untrained.
+    @Test func setsBelowTheMinimumShareOneIntercept() throws {
+        let (train, test, embedder) = Self.sets()
+        var anonymous = train
+        for i in anonymous.examples.indices {
+            anonymous.examples[i].dataset = "row\(i)"
+        }
+        let groups = DatasetGroups(anonymous)
+        #expect(groups.names == [DatasetGroups.pooled])
+        let mixed = DatasetGroups(RoutingDataset(strongModel: "big", weakModel: "small",
+                                                 examples: Array(train.examples.prefix(100)) + Array(anonymous.examples.suffix(10)),
+                                                 scale: .binary))
+        #expect(mixed.names == [DatasetGroups.pooled, "loud", "quiet"])
+        let file = try RouterTrainer.train(kind: .classifier, data: anonymous, embeddings: try embedder.embed(batch: anonymous.prompts),
+                                           options: TrainingOptions(seed: 3, hyperparameters: ["lexical": 0]))
+        let router = try makeRouter(from: file, embedder: embedder)
+        let scores = try router.scores(prompts: test.prompts)
+        // One pooled intercept is the old behaviour: the set direction is learned, and the
+        // held-out set (where it runs against difficulty) is ranked backwards, not at random.
+        let apgr = RoutingMetrics.evaluate(scores: scores, on: test).apgr ?? .nan
+        #expect(apgr < 0.45, "APGR \(apgr)")
+    }
+
     @Test func storedBiasIsTheWeightedMeanOfTheIntercepts() throws {
         let (train, _, embedder) = Self.sets()
         let file = try RouterTrainer.train(kind: .classifier, data: train, embeddings: try embedder.embed(batch: train.prompts),
