@@ -466,13 +466,16 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
         timer = loop.scheduleTask(deadline: when) { [self] in check() }
     }
 
+    /// When both limits have passed by the time the timer runs (a busy or stalled event
+    /// loop), the one reached first names the failure.
     private func check() {
         guard exchange != nil, let context else { return }
         let now = NIODeadline.now()
-        if now >= deadline {
-            expire(AttemptFailureError(.timeout(phase: .total)))
-        } else if now - lastRead >= readTimeout {
+        let readLimit = lastRead + readTimeout
+        if now >= readLimit, readLimit < deadline {
             expire(UpstreamReadTimeout())
+        } else if now >= deadline {
+            expire(AttemptFailureError(.timeout(phase: .total)))
         } else {
             arm(context.eventLoop, at: min(lastRead + readTimeout, deadline))
         }
