@@ -149,6 +149,24 @@ import Testing
         try await server.close()
     }
 
+    @Test func aStalledLoopReportsTheLimitReachedFirst() async throws {
+        // Once the request is out, the client's only event loop is kept busy past both limits;
+        // when its timer finally runs, the read limit (100 ms) came before the total deadline
+        // (1 s) and names the failure.
+        let server = try await Server(.silent)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = PlainHTTPClient(
+            group: group, connectTimeout: .seconds(2), firstByteTimeout: .milliseconds(100), idleTimeout: .milliseconds(100)
+        )
+        let outcome = Task { try await post(client, server.url, deadlineMillis: 1000) }
+        while server.counters.requests.load(ordering: .relaxed) == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        try await group.next().submit { usleep(1_500_000) }.get()
+        await #expect(throws: UpstreamReadTimeout.self) { _ = try await outcome.value }
+        client.shutdown()
+        try await group.shutdownGracefully()
+        try await server.close()
+    }
+
     @Test func theIdleLimitAppliesBetweenPartsAndTheFirstByteLimitBefore() async throws {
         // Parts 120 ms apart: within a 400 ms first-byte limit, beyond a 60 ms idle limit.
         let server = try await Server(.parts(["a", "b", "c"], gapMillis: 120))
