@@ -250,16 +250,34 @@ final class StreamRelay: @unchecked Sendable {
 
     /// OpenAI-compatible servers report some failures as a `data: {"error": …}` frame
     /// with status 200; caught in the first chunk, it still allows a fallback.
+    /// Runs on every chunk of a relayed stream, so the common case (no `"error"` key) is a
+    /// byte search over the buffer, with no copy.
     private static func openAIErrorFrame(_ chunk: ByteBuffer) -> GatewayError? {
-        guard chunk.readableBytes < 8192, let text = chunk.getString(at: chunk.readerIndex, length: chunk.readableBytes),
-            text.contains("\"error\"")
-        else { return nil }
+        guard chunk.readableBytes < 8192, chunk.withUnsafeReadableBytes({ containsErrorKey($0) }) else { return nil }
         var parser = SSEParser()
-        for event in parser.feed(Array(text.utf8)) {
+        for event in parser.feed(Array(buffer: chunk)) {
             if case .object(let error)? = (try? JSONParser.parse(event.data))?["error"] {
                 return GatewayError(status: 502, type: "upstream_error", code: "upstream_stream_error", message: error["message"]?.stringValue ?? "upstream error")
             }
         }
         return nil
+    }
+
+    /// Whether the bytes contain `"error"` (with its quotes).
+    static func containsErrorKey(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let needle: StaticString = "\"error\""
+        let count = needle.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        let key = needle.utf8Start
+        var i = 0
+        while i <= bytes.count - count {
+            if bytes[i] == 0x22 {
+                var j = 1
+                while j < count && bytes[i + j] == key[j] { j += 1 }
+                if j == count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 }

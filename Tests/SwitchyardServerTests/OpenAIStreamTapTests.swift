@@ -25,6 +25,19 @@ import Testing
         return (out, tap)
     }
 
+    @Test func errorKeySearchFindsOnlyTheQuotedKey() {
+        func check(_ text: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { StreamRelay.containsErrorKey($0) }
+        }
+        #expect(check(#"data: {"error":{"message":"overloaded"}}"# + "\n\n"))
+        #expect(check(#""error""#))
+        #expect(check(#"xx""error" "#))
+        #expect(!check(Self.content1))
+        #expect(!check(#"data: {"content":"an error occurred"}"#))
+        #expect(!check(#""erro""#))
+        #expect(!check(""))
+    }
+
     @Test func dropsTheUsageChunkTheClientDidNotAskFor() {
         let all = [Self.content1, Self.content2, Self.finish, Self.usage, Self.done]
         let (out, tap) = run(all, forward: false)
