@@ -175,6 +175,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardServer", "SwitchyardCore", "SwitchyardProviders", "SwitchyardStore", "SwitchyardPolicy",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -222,8 +222,9 @@ struct ChatCompletionsRoute: Sendable {
                     }
                     // The rest is read by its own task so that a client that goes away can
                     // cancel it mid-wait: cancelling drops the upstream stream, which cancels
-                    // the upstream request. A write to a closed client fails and ends this
-                    // loop; a silent upstream is covered by the watchdog.
+                    // the upstream request. The connection's close tracker does that the moment
+                    // the client closes its side, also while the upstream is silent; a write
+                    // to a closed client fails and ends this loop.
                     let (chunks, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
                     let clientGone = failure != nil
                     let pump = Task {
@@ -232,16 +233,9 @@ struct ChatCompletionsRoute: Sendable {
                         }
                         continuation.finish()
                     }
-                    let watchdog = Task {
-                        let tracker = try? await channel.pipeline.handler(type: InboundCloseTracker.self).get()
-                        while !Task.isCancelled {
-                            try? await Task.sleep(nanoseconds: 200_000_000)
-                            if !channel.isActive || tracker?.inputClosed == true {
-                                pump.cancel()
-                                return
-                            }
-                        }
-                    }
+                    let tracker = await Self.closeTracker(of: channel)
+                    tracker?.whenClosed { pump.cancel() }
+                    if !channel.isActive { pump.cancel() }
                     do {
                         for await chunk in chunks {
                             if var translator = anthropic {
@@ -256,7 +250,7 @@ struct ChatCompletionsRoute: Sendable {
                         failure = error
                     }
                     pump.cancel()
-                    watchdog.cancel()
+                    tracker?.clearWhenClosed()
                     await pump.value
                     // Settle and log once the stream is over, also when the client left:
                     // the tokens the upstream produced until then are paid for.
@@ -292,6 +286,15 @@ struct ChatCompletionsRoute: Sendable {
             metrics.requestEnded()
             return errorResponse(error, model: model, deployment: deployment)
         }
+    }
+
+    /// The connection's close tracker, read without a hop when on its event loop (the
+    /// usual case: NIO runs the request's task).
+    private static func closeTracker(of channel: any Channel) async -> InboundCloseTracker? {
+        if channel.eventLoop.inEventLoop {
+            return try? channel.pipeline.syncOperations.handler(type: InboundCloseTracker.self)
+        }
+        return try? await channel.pipeline.handler(type: InboundCloseTracker.self).get()
     }
 
     /// An error in the client's API's own shape.

@@ -274,7 +274,9 @@ def test_client_disconnect_cancels_upstream_stream(gateway_factory, fresh_sims):
         with raw.stream("POST", gw.url + "/v1/chat/completions",
                         json={"model": "oai", "stream": True, "messages": [{"role": "user", "content": "a b c d e f"}]}) as r:
             assert r.status_code == 200
-            first = next(r.iter_raw())
+            # Keep the iterator: a discarded one closes the response, and with it the connection.
+            chunks = r.iter_raw()
+            first = next(chunks)
             assert first.startswith(b"data: ")
             assert _established_to(port) >= baseline + 1
         # leaving the block closes the client connection mid-stream
