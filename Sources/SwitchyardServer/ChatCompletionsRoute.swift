@@ -206,52 +206,51 @@ struct ChatCompletionsRoute: Sendable {
                     var anthropic = translatorSeed
                     var failure: (any Error)?
                     // The first chunk was read before the answer was committed (so a failure
-                    // could still fall back): it goes out at once, before any task starts.
+                    // could still fall back): it goes out at once.
                     if let first = await relay.next() {
-                        do {
-                            if var translator = anthropic {
-                                let out = translator.feed(Array(buffer: first))
-                                anthropic = translator
-                                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
-                            } else {
-                                try await writer.write(first)
+                        do { try await Self.emit(first, to: &writer, translating: &anthropic) } catch { failure = error }
+                    }
+                    // A client that goes away must cancel the upstream read mid-wait, also
+                    // while the upstream is silent: the connection's close tracker does it the
+                    // moment the client closes its side. A write to a closed client fails and
+                    // ends the loop.
+                    let clientGone = failure != nil
+                    let tracker = await Self.closeTracker(of: channel)
+                    if relay.cancelsDirectly {
+                        // Plain HTTP upstreams: this task reads and writes; cancelling the relay
+                        // fails its pending read and closes the upstream connection.
+                        tracker?.whenClosed { relay.cancel() }
+                        if !channel.isActive { relay.cancel() }
+                        if !clientGone {
+                            do {
+                                while let chunk = await relay.next() { try await Self.emit(chunk, to: &writer, translating: &anthropic) }
+                            } catch {
+                                failure = error
                             }
+                        }
+                        tracker?.clearWhenClosed()
+                        relay.cancel()
+                    } else {
+                        // Other clients stop reading when their task is cancelled: the upstream
+                        // is read by a task of its own, which the tracker cancels.
+                        let (chunks, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+                        let pump = Task {
+                            if !clientGone {
+                                while let chunk = await relay.next() { continuation.yield(chunk) }
+                            }
+                            continuation.finish()
+                        }
+                        tracker?.whenClosed { pump.cancel() }
+                        if !channel.isActive { pump.cancel() }
+                        do {
+                            for await chunk in chunks { try await Self.emit(chunk, to: &writer, translating: &anthropic) }
                         } catch {
                             failure = error
                         }
+                        pump.cancel()
+                        tracker?.clearWhenClosed()
+                        await pump.value
                     }
-                    // The rest is read by its own task so that a client that goes away can
-                    // cancel it mid-wait: cancelling drops the upstream stream, which cancels
-                    // the upstream request. The connection's close tracker does that the moment
-                    // the client closes its side, also while the upstream is silent; a write
-                    // to a closed client fails and ends this loop.
-                    let (chunks, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
-                    let clientGone = failure != nil
-                    let pump = Task {
-                        if !clientGone {
-                            while let chunk = await relay.next() { continuation.yield(chunk) }
-                        }
-                        continuation.finish()
-                    }
-                    let tracker = await Self.closeTracker(of: channel)
-                    tracker?.whenClosed { pump.cancel() }
-                    if !channel.isActive { pump.cancel() }
-                    do {
-                        for await chunk in chunks {
-                            if var translator = anthropic {
-                                let out = translator.feed(Array(buffer: chunk))
-                                anthropic = translator
-                                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
-                            } else {
-                                try await writer.write(chunk)
-                            }
-                        }
-                    } catch {
-                        failure = error
-                    }
-                    pump.cancel()
-                    tracker?.clearWhenClosed()
-                    await pump.value
                     // Settle and log once the stream is over, also when the client left:
                     // the tokens the upstream produced until then are paid for.
                     let summary = relay.summary
@@ -285,6 +284,19 @@ struct ChatCompletionsRoute: Sendable {
             )
             metrics.requestEnded()
             return errorResponse(error, model: model, deployment: deployment)
+        }
+    }
+
+    /// One upstream chunk to the client: as it is, or through the Anthropic translator.
+    @concurrent private static func emit(
+        _ chunk: ByteBuffer, to writer: inout any ResponseBodyWriter, translating anthropic: inout AnthropicInboundStream?
+    ) async throws {
+        if var translator = anthropic {
+            let out = translator.feed(Array(buffer: chunk))
+            anthropic = translator
+            if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+        } else {
+            try await writer.write(chunk)
         }
     }
 

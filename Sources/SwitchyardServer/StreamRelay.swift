@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import SwitchyardCore
 import SwitchyardPolicy
 import SwitchyardProviders
@@ -71,6 +72,19 @@ final class StreamRelay: @unchecked Sendable {
 
     deinit { finishOnce() }
 
+    /// Set by `cancel()`, read by the task that reads the stream.
+    private let cancelled = Atomic<Bool>(false)
+
+    /// Whether `cancel()` stops a pending read (plain HTTP upstreams).
+    var cancelsDirectly: Bool { body.cancelsDirectly }
+
+    /// The client left: a pending or later read fails and the upstream request is
+    /// dropped. Safe from any thread; a no-op once the upstream has ended.
+    func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+        body.cancel()
+    }
+
     private func finishOnce() {
         if !finished {
             finished = true
@@ -100,7 +114,8 @@ final class StreamRelay: @unchecked Sendable {
                 upstreamDone = true
                 finishOnce()
                 let failure = (error as? AttemptFailureError)?.failure ?? UpstreamTransport.classify(error)
-                summary.error = Task.isCancelled ? "client closed the stream" : "stream interrupted: \(failure.summary)"
+                let clientLeft = Task.isCancelled || cancelled.load(ordering: .relaxed)
+                summary.error = clientLeft ? "client closed the stream" : "stream interrupted: \(failure.summary)"
                 let gatewayError: GatewayError
                 if let g = error as? GatewayError {
                     gatewayError = g

@@ -145,15 +145,28 @@ final class UpstreamBody: @unchecked Sendable {
     }
 
     private var source: Source
+    /// The plain client's exchange, which any thread may cancel.
+    private let plain: PlainExchange?
 
     /// True when the client enforces the first-byte and idle limits itself.
-    var timesPhases: Bool {
-        if case .plain = source { return true }
-        return false
+    var timesPhases: Bool { plain != nil }
+
+    /// True when `cancel()` works; otherwise only cancelling the reading task stops a read.
+    var cancelsDirectly: Bool { plain != nil }
+
+    init(_ exchange: PlainExchange) {
+        source = .plain(exchange)
+        plain = exchange
     }
 
-    init(_ exchange: PlainExchange) { source = .plain(exchange) }
-    init(_ body: HTTPClientResponse.Body) { source = .tls(body.makeAsyncIterator()) }
+    init(_ body: HTTPClientResponse.Body) {
+        source = .tls(body.makeAsyncIterator())
+        plain = nil
+    }
+
+    /// Fails a pending or later read with `CancellationError` and closes the upstream
+    /// connection, unless the body has already ended. Safe from any thread.
+    func cancel() { plain?.cancel() }
 
     /// The next part, or nil at the end.
     func next() async throws -> ByteBuffer? {
