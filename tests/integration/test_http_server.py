@@ -260,3 +260,44 @@ def test_a_trickled_body_gets_408_within_the_idle_timeout(gw_idle):
     assert json.loads(resp)["error"]["code"] == "request_timeout"
     assert 0.6 < time.monotonic() - start < 3
     conn.close()
+
+
+def test_requests_sent_before_a_half_close_are_all_answered(gw):
+    # A client that writes its requests and shuts its sending side (`nc -N`, some load
+    # balancers' health checks) still gets every answer, in order, then the close.
+    conn = Conn(gw)
+    unknown = json.dumps({"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}).encode()
+    conn.send(post(chat_body("one")) + post(unknown))
+    conn.sock.shutdown(socket.SHUT_WR)
+    assert [conn.response()[0] for _ in range(2)] == [200, 404]
+    assert conn.closed_by_peer()
+    conn.close()
+
+
+def test_an_http_1_0_stream_is_not_chunked_and_ends_with_the_close(gw):
+    body = json.dumps({"model": "oai", "stream": True, "messages": [{"role": "user", "content": "count"}]}).encode()
+    conn = Conn(gw)
+    conn.send(post(body, version="HTTP/1.0"))
+    raw = b""
+    while chunk := conn.sock.recv(65536):
+        raw += chunk
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    lines = head.decode().lower().split("\r\n")
+    assert lines[0].startswith("http/1.0 200")
+    assert "transfer-encoding: chunked" not in lines
+    assert "connection: close" in lines
+    # The SSE events arrive as they are, without chunk sizes between them.
+    assert payload.startswith(b"data: {")
+    assert payload.rstrip().endswith(b"data: [DONE]")
+    conn.close()
+
+
+def test_a_malformed_request_gets_a_json_400(gw):
+    conn = Conn(gw)
+    conn.send(b"GET / HTTP/1.1\r\nBad Header Without Colon\r\n\r\n")
+    status, headers, body = conn.response()
+    assert status == 400
+    assert headers.get("connection") == "close"
+    assert json.loads(body)["error"]["code"] == "malformed_http"
+    assert conn.closed_by_peer()
+    conn.close()

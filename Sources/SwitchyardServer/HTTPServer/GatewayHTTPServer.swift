@@ -6,8 +6,8 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
-/// The gateway's HTTP/1.1 server: plain SwiftNIO channel handlers in front of the
-/// Hummingbird router.
+/// The gateway's HTTP/1.1 server: NIO's request decoder and one channel handler of ours
+/// (`GatewayHTTPHandler`) in front of the Hummingbird router.
 ///
 /// Hummingbird's own server drives every connection as async sequences of request and
 /// response parts. On the loopback benchmark that machinery cost more CPU per request
@@ -60,7 +60,7 @@ public final class GatewayHTTPServer: Service {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(InboundCloseTracker())
                     try pipeline.addHandler(GatewayHTTPHandler(responder: responder))
                 }

@@ -13,12 +13,17 @@ import NIOPosix
 //          the upstream's answer is relayed as bytes;
 //   await  as http, but each request is handled by a Swift task that awaits the upstream's
 //          answer (NIO as the concurrency executor, like the gateway).
-// Usage: nio-floor LISTEN_PORT UPSTREAM_PORT bytes|http|await
+// Two more modes answer every request themselves with a fixed chat completion (the
+// upstream port is not used), to price the server side alone:
+//   serve-raw  NIO's HTTP/1 decoder; the answer written as one prebuilt buffer;
+//   serve-nio  NIO's full HTTP server pipeline (pipelining assistance, error handling,
+//              response encoder); the answer written as head, body and end parts.
+// Usage: nio-floor LISTEN_PORT UPSTREAM_PORT bytes|http|await|serve-raw|serve-nio
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let listenPort = Int(arguments[1]), let upstreamPort = Int(arguments[2]),
-    ["bytes", "http", "await"].contains(arguments[3])
+    ["bytes", "http", "await", "serve-raw", "serve-nio"].contains(arguments[3])
 else {
-    print("usage: nio-floor LISTEN_PORT UPSTREAM_PORT bytes|http|await")
+    print("usage: nio-floor LISTEN_PORT UPSTREAM_PORT bytes|http|await|serve-raw|serve-nio")
     exit(2)
 }
 let mode = arguments[3]
@@ -84,9 +89,47 @@ final class Front: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
+let answerBody = #"{"id":"chatcmpl-floor","object":"chat.completion","created":1700000000,"model":"floor","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#
+
+/// Answers every request with the fixed body, as one buffer or as NIO response parts.
+final class Answer: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let raw: Bool
+    init(raw: Bool) { self.raw = raw }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        if raw {
+            var out = context.channel.allocator.buffer(capacity: 160 + answerBody.utf8.count)
+            out.writeString("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: \(answerBody.utf8.count)\r\n\r\n")
+            out.writeString(answerBody)
+            context.channel.writeAndFlush(out, promise: nil)
+            return
+        }
+        var head = HTTPResponseHead(version: .http1_1, status: .ok)
+        head.headers.add(name: "content-type", value: "application/json")
+        head.headers.add(name: "content-length", value: String(answerBody.utf8.count))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answerBody)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
 let server = try await ServerBootstrap(group: group)
     .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { channel in
+        if mode.hasPrefix("serve-") {
+            return channel.eventLoop.makeCompletedFuture {
+                let pipeline = channel.pipeline.syncOperations
+                if mode == "serve-raw" {
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
+                } else {
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                }
+                try pipeline.addHandler(Answer(raw: mode == "serve-raw"))
+            }
+        }
         let back = Relay()
         back.peer = mode == "await" ? nil : channel
         return ClientBootstrap(group: channel.eventLoop)
