@@ -71,17 +71,8 @@ final class PlainHTTPClient: Sendable {
         let pool = target.pool
         // On an event loop (the gateway's case) its own connections; elsewhere any idle one.
         let current = MultiThreadedEventLoopGroup.currentEventLoop
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target.path)
-        head.headers.reserveCapacity(headers.count + 2)
-        var hasHost = false
-        for (name, value) in headers {
-            if Self.equalsIgnoringCase(name, "host") { hasHost = true }
-            if Self.equalsIgnoringCase(name, "content-length") { continue }
-            head.headers.add(name: name, value: value)
-        }
-        if !hasHost { head.headers.add(name: "host", value: target.host) }
-        head.headers.add(name: "content-length", value: String(body.count))
-        let payload = ByteBuffer(bytes: body)
+        let request = Self.encodeRequest(method: method, path: target.path, host: target.host, headers: headers, body: body)
+        let isHead = method == "HEAD"
         // A pooled connection the upstream closed while idle fails before any answer byte;
         // that one attempt is repeated on a new connection.
         for reuse in [true, false] {
@@ -94,7 +85,7 @@ final class PlainHTTPClient: Sendable {
             let exchange = PlainExchange(connection: connection, pool: pool)
             do {
                 let responseHead = try await connection.send(
-                    head, body: payload, exchange: exchange, firstByte: firstByteTimeout, idle: idleTimeout, deadline: deadline
+                    request, isHead: isHead, exchange: exchange, firstByte: firstByteTimeout, idle: idleTimeout, deadline: deadline
                 )
                 return (responseHead, exchange)
             } catch let error as PlainConnection.StaleConnection {
@@ -104,6 +95,45 @@ final class PlainHTTPClient: Sendable {
             }
         }
         throw AttemptFailureError(.connect("the upstream closed the connection before answering"))
+    }
+
+    /// The request as bytes (RFC 9112 §3): request line, the caller's fields with `host`
+    /// added when missing and `content-length` set by the gateway, then the body. Field
+    /// names and values come from the gateway's own adapters; CR and LF are dropped from
+    /// them all the same, so no value can start a field of its own.
+    static func encodeRequest(method: String, path: String, host: String, headers: [(String, String)], body: [UInt8]) -> ByteBuffer {
+        var out = ByteBufferAllocator().buffer(capacity: 96 + path.utf8.count + headers.count * 48 + body.count)
+        out.writeString(method)
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeString(path)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        var hasHost = false
+        for (name, value) in headers {
+            if equalsIgnoringCase(name, "host") { hasHost = true }
+            if equalsIgnoringCase(name, "content-length") { continue }
+            writeFieldText(name, into: &out)
+            out.writeStaticString(": ")
+            writeFieldText(value, into: &out)
+            out.writeStaticString("\r\n")
+        }
+        if !hasHost {
+            out.writeStaticString("host: ")
+            out.writeString(host)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("content-length: ")
+        HTTPResponseBytes.writeDecimal(body.count, into: &out)
+        out.writeStaticString("\r\n\r\n")
+        out.writeBytes(body)
+        return out
+    }
+
+    private static func writeFieldText(_ text: String, into out: inout ByteBuffer) {
+        if text.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
+            out.writeBytes(text.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
+        } else {
+            out.writeString(text)
+        }
     }
 
     /// ASCII case-insensitive equality with a lowercase name, without allocating.
@@ -186,7 +216,6 @@ final class PlainConnectionPool: Sendable {
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(PlainResponseHandler())
                     }
                 }
@@ -228,7 +257,7 @@ final class PlainConnection: Sendable {
 
     /// Writes the request and waits for the response head.
     func send(
-        _ head: HTTPRequestHead, body: ByteBuffer, exchange: PlainExchange, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline
+        _ request: ByteBuffer, isHead: Bool, exchange: PlainExchange, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline
     ) async throws -> HTTPResponseHead {
         uses.add(1, ordering: .relaxed)
         let handler = self.handler
@@ -237,10 +266,8 @@ final class PlainConnection: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponseHead, any Error>) in
                 exchange.setHeadWaiter(continuation)
                 let write: @Sendable () -> Void = {
-                    handler.start(exchange, firstByte: firstByte, idle: idle, deadline: deadline)
-                    channel.write(HTTPClientRequestPart.head(head), promise: nil)
-                    channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-                    channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                    handler.start(exchange, headRequest: isHead, firstByte: firstByte, idle: idle, deadline: deadline)
+                    channel.writeAndFlush(request, promise: nil)
                 }
                 if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
             }
@@ -419,11 +446,11 @@ final class PlainExchange: @unchecked Sendable {
 /// timeouts (first byte, then idle between parts) and total deadline with one timer on the
 /// event loop per exchange, re-armed only when it fires early.
 final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     // Event-loop confined.
     private var exchange: PlainExchange?
-    private var keepAlive = true
+    private var parser = HTTPResponseParser()
     private var lastRead = NIODeadline.now()
     private var firstByteTimeout = TimeAmount.seconds(120)
     private var idleTimeout = TimeAmount.seconds(60)
@@ -440,7 +467,7 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    func start(_ exchange: PlainExchange, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline) {
+    func start(_ exchange: PlainExchange, headRequest: Bool, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline) {
         guard let context else {
             exchange.fail(PlainConnection.StaleConnection())
             return
@@ -450,7 +477,7 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         self.exchange = exchange
-        self.keepAlive = true
+        parser.expectResponse(toHeadRequest: headRequest)
         firstByteTimeout = firstByte
         idleTimeout = idle
         gotBody = false
@@ -495,11 +522,22 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let exchange else { return }
+        guard let exchange else {
+            // Bytes with no request outstanding: the connection is out of step.
+            context.close(promise: nil)
+            return
+        }
         lastRead = .now()
-        switch unwrapInboundIn(data) {
+        do {
+            try parser.feed(unwrapInboundIn(data)) { event in deliver(event, to: exchange, context: context) }
+        } catch {
+            fail(exchange, AttemptFailureError(.badResponse("malformed upstream response: \(error)")), context: context)
+        }
+    }
+
+    private func deliver(_ event: HTTPResponseParser.Event, to exchange: PlainExchange, context: ChannelHandlerContext) {
+        switch event {
         case .head(let head):
-            keepAlive = head.isKeepAlive
             exchange.receiveHead(head)
         case .body(let part):
             if !gotBody {
@@ -516,10 +554,16 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
                 pausedFlag.store(true, ordering: .relaxed)
                 _ = context.channel.setOption(ChannelOptions.autoRead, value: false)
             }
-        case .end:
+        case .end(let keepAlive):
             finishExchange()
             exchange.receiveEnd(keepAlive: keepAlive && context.channel.isActive)
         }
+    }
+
+    private func fail(_ exchange: PlainExchange, _ error: any Error, context: ChannelHandlerContext) {
+        if self.exchange === exchange { finishExchange() }
+        exchange.fail(error)
+        context.close(promise: nil)
     }
 
     /// Called by the reader once it has taken buffered parts.
@@ -542,6 +586,11 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body that runs until the close ends here.
+        if let exchange, (try? parser.feedEOF { deliver($0, to: exchange, context: context) }) != nil, self.exchange == nil {
+            context.fireChannelInactive()
+            return
+        }
         if let exchange {
             finishExchange()
             exchange.fail(exchange.gotHead ? AttemptFailureError(.connect("the upstream closed the connection mid-answer")) : PlainConnection.StaleConnection())
