@@ -301,3 +301,20 @@ def test_a_malformed_request_gets_a_json_400(gw):
     assert json.loads(body)["error"]["code"] == "malformed_http"
     assert conn.closed_by_peer()
     conn.close()
+
+
+def test_chat_route_with_a_query_string_and_other_methods(gw):
+    # The chat routes are called without the router for POST; a query string does not
+    # change the route, and other methods still get the router's answer in OpenAI's shape.
+    conn = Conn(gw)
+    body = chat_body("with a query")
+    conn.send((f"POST /v1/chat/completions?trace=1 HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    status, headers, resp = conn.response()
+    assert status == 200, resp
+    assert headers["x-switchyard-model"] == "oai"
+    conn.send(b"GET /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n\r\n")
+    status, _, resp = conn.response()
+    assert status in (404, 405)
+    assert "error" in json.loads(resp)
+    conn.close()

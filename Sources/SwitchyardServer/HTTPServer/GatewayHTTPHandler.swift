@@ -6,9 +6,14 @@ import NIOHTTP1
 import SwitchyardCore
 import SwitchyardProviders
 
-/// What every connection shares: the router's responder and the body limit.
+/// What every connection shares: the router's responder, the routes called directly, and
+/// the body limit.
 struct GatewayHTTPResponder: Sendable {
+    typealias Route = @Sendable (Request, GatewayRequestContext) async -> Response
+
     let responder: RouterResponder<GatewayRequestContext>
+    /// `POST` routes by exact path (no query string), answered without the router.
+    var directPostRoutes: [String: Route] = [:]
     let maxBodyBytes: Int
     let idleTimeout: TimeAmount
     let logger: Logger
@@ -19,7 +24,7 @@ struct GatewayHTTPResponder: Sendable {
 ///
 /// Requests that arrive while an answer is being written (pipelining) wait here, and the
 /// connection reads nothing more until that answer is out, so they are answered in order
-/// and a pipelining client cannot make the gateway buffer without bound. NIO's own server
+/// and a pipelining client cannot make the gateway buffer more than one read. NIO's own server
 /// helpers (pipelining assistance, response encoder, header validation, protocol errors)
 /// did the same through four more handlers per write; on a relayed stream they were a
 /// tenth of the gateway's CPU, so this handler encodes the status line, headers and chunks
@@ -70,9 +75,12 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// No more reads while an answer is in flight: the next request waits in the socket.
+    /// Reads go on while an answer is in flight, so a client that sends one request at a
+    /// time costs no change of the socket's epoll interest (two system calls per request).
+    /// Once a pipelined request is waiting, nothing more is read until the answers before it
+    /// are out: what the gateway holds for a client is bounded by one read.
     func read(context: ChannelHandlerContext) {
-        if inFlight {
+        if inFlight && !queued.isEmpty {
             readHeld = true
         } else {
             context.read()
@@ -262,7 +270,11 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: responder.logger))
         let response: Response
         do {
-            response = try await responder.responder.respond(to: request, context: context)
+            if request.method == .post, let route = responder.directPostRoutes[request.uri.path] {
+                response = await route(request, context)
+            } else {
+                response = try await responder.responder.respond(to: request, context: context)
+            }
         } catch {
             response = .error(GatewayError(status: 500, type: "server_error", message: "Internal error: \(error)"))
         }

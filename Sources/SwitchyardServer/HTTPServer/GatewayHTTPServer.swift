@@ -28,14 +28,27 @@ public final class GatewayHTTPServer: Service {
     /// Called with the bound address once the server listens (port 0 picks a free one).
     private let onBound: (@Sendable (SocketAddress?) -> Void)?
 
-    public init(
+    public convenience init(
         host: String, port: Int, router: Router<GatewayRequestContext>, maxBodyBytes: Int, idleTimeout: Double = 75, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, onBound: (@Sendable (SocketAddress?) -> Void)? = nil
+    ) {
+        self.init(
+            host: host, port: port, router: router, directPostRoutes: [:], maxBodyBytes: maxBodyBytes, idleTimeout: idleTimeout, logger: logger,
+            group: group, onBound: onBound
+        )
+    }
+
+    /// `directPostRoutes`: `POST` handlers by exact path that the server calls without the
+    /// router (see `GatewayApplication.directRoutes`).
+    init(
+        host: String, port: Int, router: Router<GatewayRequestContext>, directPostRoutes: [String: GatewayHTTPResponder.Route],
+        maxBodyBytes: Int, idleTimeout: Double = 75, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, onBound: (@Sendable (SocketAddress?) -> Void)? = nil
     ) {
         self.host = host
         self.port = port
         self.responder = GatewayHTTPResponder(
-            responder: router.buildResponder(), maxBodyBytes: maxBodyBytes, idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), logger: logger
+            responder: router.buildResponder(), directPostRoutes: directPostRoutes, maxBodyBytes: maxBodyBytes, idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), logger: logger
         )
         self.group = group
         self.logger = logger
