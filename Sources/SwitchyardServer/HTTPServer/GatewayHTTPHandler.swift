@@ -59,8 +59,6 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client shut its sending side: what it sent is answered, then the connection closes.
     private var inputClosed = false
     private var context: ChannelHandlerContext?
-    /// Where the requests of this connection run: its event loop (see `EventLoopTaskExecutor`).
-    private var executor: EventLoopTaskExecutor?
 
     init(responder: GatewayHTTPResponder) {
         self.responder = responder
@@ -68,7 +66,6 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        executor = EventLoopTaskExecutor(context.eventLoop)
         armIdleTimer(context: context, in: responder.idleTimeout)
     }
 
@@ -233,18 +230,16 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let request = Request(head: Self.httpRequest(head), body: RequestBody(buffer: body))
             inFlight = true
             let finished = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
-            Self.spawn(request, framing: framing, channel: channel, responder: responder, executor: executor, finished: finished)
+            Self.spawn(request, framing: framing, channel: channel, responder: responder, finished: finished)
         }
     }
 
-    /// The task prefers this connection's event loop as its executor: it runs there, and so do
-    /// the nonisolated functions it calls.
+    /// NIO is the concurrency executor: the task runs on this channel's event loop.
     private static func spawn(
         _ request: Request, framing: HTTPResponseBytes.Framing, channel: any Channel, responder: GatewayHTTPResponder,
-        executor: EventLoopTaskExecutor, finished: NIOLoopBound<GatewayHTTPHandler>
+        finished: NIOLoopBound<GatewayHTTPHandler>
     ) {
-        Task(executorPreference: executor) {
+        Task {
             await serve(request, framing: framing, channel: channel, responder: responder)
             finished.eventLoop.execute { finished.value.requestFinished() }
         }
