@@ -50,7 +50,7 @@ struct ChatCompletionsRoute: Sendable {
         )
         let body: ByteBuffer
         do {
-            body = try await readBody(request)
+            body = try await readBody(request, collected: context.collectedBody)
         } catch {
             return await refuse(error, ctx)
         }
@@ -106,9 +106,14 @@ struct ChatCompletionsRoute: Sendable {
         let upstreamStart = DispatchTime.now().uptimeNanoseconds
         let gateway = self.gateway
         let logText = ctx.logText
-        let outcome = await ServiceContext.withValue(ctx.span.context) {
-            await gateway.execute(chatRequest, originalBody: bytes, plan: plan, collectText: logText)
-        }
+        // Without tracing there is no span context to carry (and entering the context costs
+        // two executor switches on NIO's event loops).
+        let outcome =
+            gateway.config.tracing == nil
+            ? await gateway.execute(chatRequest, originalBody: bytes, plan: plan, collectText: logText)
+            : await ServiceContext.withValue(ctx.span.context) {
+                await gateway.execute(chatRequest, originalBody: bytes, plan: plan, collectText: logText)
+            }
         let upstreamSeconds = Double(DispatchTime.now().uptimeNanoseconds - upstreamStart) / 1e9
         var response = await respond(outcome, ctx: ctx, ticket: ticket, upstreamSeconds: upstreamSeconds, channel: context.channel)
         response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
@@ -366,10 +371,14 @@ struct ChatCompletionsRoute: Sendable {
     }()
     private static let requestCounter = Atomic<UInt64>(0)
 
-    private func readBody(_ request: Request) async throws(GatewayError) -> ByteBuffer {
+    private func readBody(_ request: Request, collected: ByteBuffer?) async throws(GatewayError) -> ByteBuffer {
         let limit = gateway.config.server.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw .bodyTooLarge(limit: limit)
+        }
+        if let collected {
+            guard collected.readableBytes <= limit else { throw .bodyTooLarge(limit: limit) }
+            return collected
         }
         var buffer = ByteBuffer()
         do {

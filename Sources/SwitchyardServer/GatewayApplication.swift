@@ -146,6 +146,11 @@ public enum GatewayApplication {
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let channel: any Channel
+    /// The whole request body, when the server has already read it (it always has; the
+    /// gateway's server collects bodies up to the limit before routing). Routes read it
+    /// here rather than through `Request.body`, whose async iteration is Hummingbird's and
+    /// costs two executor switches per call on NIO's event loops.
+    var collectedBody: ByteBuffer?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -230,17 +230,17 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let request = Request(head: Self.httpRequest(head), body: RequestBody(buffer: body))
             inFlight = true
             let finished = NIOLoopBound(self, eventLoop: context.eventLoop)
-            Self.spawn(request, framing: framing, channel: channel, responder: responder, finished: finished)
+            Self.spawn(request, body: body, framing: framing, channel: channel, responder: responder, finished: finished)
         }
     }
 
     /// NIO is the concurrency executor: the task runs on this channel's event loop.
     private static func spawn(
-        _ request: Request, framing: HTTPResponseBytes.Framing, channel: any Channel, responder: GatewayHTTPResponder,
+        _ request: Request, body: ByteBuffer, framing: HTTPResponseBytes.Framing, channel: any Channel, responder: GatewayHTTPResponder,
         finished: NIOLoopBound<GatewayHTTPHandler>
     ) {
         Task {
-            await serve(request, framing: framing, channel: channel, responder: responder)
+            await serve(request, body: body, framing: framing, channel: channel, responder: responder)
             finished.eventLoop.execute { finished.value.requestFinished() }
         }
     }
@@ -266,8 +266,11 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         Self.writeFixed(.error(problem), to: context.channel, version: .http1_1, keepAlive: false)
     }
 
-    private static func serve(_ request: Request, framing: HTTPResponseBytes.Framing, channel: any Channel, responder: GatewayHTTPResponder) async {
-        let context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: responder.logger))
+    private static func serve(
+        _ request: Request, body: ByteBuffer, framing: HTTPResponseBytes.Framing, channel: any Channel, responder: GatewayHTTPResponder
+    ) async {
+        var context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: responder.logger))
+        context.collectedBody = body
         let response: Response
         do {
             if request.method == .post, let route = responder.directPostRoutes[request.uri.path] {
