@@ -19,12 +19,13 @@ struct GatewayHTTPResponder: Sendable {
     let logger: Logger
 }
 
-/// Reads one HTTP/1.1 request at a time, hands it to the router in a task, and writes the
-/// router's response to the channel as bytes it encodes itself.
+/// Reads one HTTP/1.1 request at a time, hands it to its route (directly, or through the
+/// router) in a task, and writes the response to the channel as bytes it encodes itself.
 ///
-/// Requests that arrive while an answer is being written (pipelining) wait here, and the
-/// connection reads nothing more until that answer is out, so they are answered in order
-/// and a pipelining client cannot make the gateway buffer more than one read. NIO's own server
+/// Requests that arrive while an answer is being written (pipelining) wait here; once one
+/// waits, the connection reads nothing more until the answers before it are out, so they
+/// are answered in order and a pipelining client cannot make the gateway buffer more than
+/// one read. NIO's own server
 /// helpers (pipelining assistance, response encoder, header validation, protocol errors)
 /// did the same through four more handlers per write; on a relayed stream they were a
 /// tenth of the gateway's CPU, so this handler encodes the status line, headers and chunks
