@@ -3,18 +3,22 @@ import Dispatch
 import Foundation
 import NIOCore
 import NIOPosix
+import SwitchyardServer
 
 /// Entry point. Before any Swift concurrency work exists, it makes SwiftNIO's event-loop
 /// threads the global executor, so request handlers, the HTTP server and the upstream
 /// client share threads instead of handing every request between two thread pools
 /// (each hop is a futex wake-up, which dominated the per-request cost when measured).
+/// `EventLoopGlobalExecutor` says why the hook is ours rather than NIO's installer.
 @main
 enum SwitchyardMain {
     static func main() {
         if let raw = ProcessInfo.processInfo.environment["SWITCHYARD_EVENT_LOOPS"], let loops = Int(raw), loops > 0 {
             NIOSingletons.groupLoopCountSuggestion = loops
         }
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        if !EventLoopGlobalExecutor.install() {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         // The main thread keeps serving the main queue (the main actor) while the command runs.
         Task {
             await SwitchyardCommand.main()

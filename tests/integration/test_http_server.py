@@ -318,3 +318,59 @@ def test_chat_route_with_a_query_string_and_other_methods(gw):
     assert status in (404, 405)
     assert "error" in json.loads(resp)
     conn.close()
+
+
+def answer_text(headers: dict, body: bytes) -> str:
+    """The assistant text of a plain answer or of an SSE stream (its deltas joined)."""
+    if headers.get("content-type", "").startswith("text/event-stream"):
+        assert body.rstrip().endswith(b"data: [DONE]"), body[-200:]
+        text = ""
+        for line in body.decode().splitlines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                for choice in json.loads(line[6:]).get("choices") or []:
+                    text += (choice.get("delta") or {}).get("content") or ""
+        return text
+    return json.loads(body)["choices"][0]["message"]["content"]
+
+
+def test_many_connections_at_once_each_get_their_own_answers(gw):
+    # Under load the global executor runs request steps interleaved on the event loops
+    # (EventLoopGlobalExecutor switches mode by queue depth); every answer must still
+    # belong to its own request, streamed or not, pipelined or one at a time.
+    import threading
+
+    clients, rounds = 24, 6
+    failures: list[str] = []
+
+    def client(n: int) -> None:
+        try:
+            conn = Conn(gw)
+            for i in range(rounds):
+                stream = (n + i) % 2 == 0
+                texts = [f"client {n} round {i} part {p}" for p in range(2)]
+                bodies = [json.dumps({"model": "oai", "stream": stream,
+                                      "messages": [{"role": "user", "content": t}]}).encode() for t in texts]
+                if i % 3 == 2:
+                    conn.send(post(bodies[0]) + post(bodies[1]))  # pipelined pair
+                    answers = [conn.response(), conn.response()]
+                else:
+                    answers = []
+                    for b in bodies:
+                        conn.send(post(b))
+                        answers.append(conn.response())
+                for text, (status, headers, body) in zip(texts, answers):
+                    if status != 200:
+                        failures.append(f"{text}: HTTP {status} {body[:200]!r}")
+                    elif answer_text(headers, body) != "Echo: " + text:
+                        failures.append(f"{text}: got {answer_text(headers, body)!r}")
+            conn.close()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(f"client {n}: {error!r}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert failures == []
