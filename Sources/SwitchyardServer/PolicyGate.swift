@@ -78,19 +78,28 @@ struct PolicyGate: Sendable {
         }
         let texts = RequestTexts(request)
         let explicitModel = config.model(named: request.model)
-        var engine = self.engine
         if let explicitModel {
             // Named models keep their configured fallbacks; the policy only says which of
-            // those may be used. Real health is handled by the attempt engine's breakers.
+            // those may be used. Real health is handled by the attempt engine's breakers, so
+            // the engine's candidates stay as built: all healthy (no per-request copy).
             let configured = profile.explicitModelFallbacks
             profile.explicitModelFallbacks = true
-            for i in engine.candidates.indices { engine.candidates[i].healthy = true }
             let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: nil)
-            let allowed = Set(decision.fallbacks)
-            let fallbacks = configured ? decision.fallbacks : (fallbackChains[explicitModel.name] ?? []).filter(allowed.contains)
+            let fallbacks: [String]
+            if configured {
+                fallbacks = decision.fallbacks
+            } else {
+                let chain = fallbackChains[explicitModel.name] ?? []
+                fallbacks = chain.isEmpty ? [] : chain.filter(Set(decision.fallbacks).contains)
+            }
             return makePlan(request, texts: texts, decision: decision, profile: profile, route: explicitModel.name, chain: [decision.model] + fallbacks)
         }
-        for i in engine.candidates.indices { engine.candidates[i].healthy = health(engine.candidates[i].name) }
+        // Routes see each deployment's health; the candidates are copied only when some
+        // model is down.
+        var engine = self.engine
+        if engine.candidates.contains(where: { !health($0.name) }) {
+            for i in engine.candidates.indices { engine.candidates[i].healthy = health(engine.candidates[i].name) }
+        }
         let score = await learnedScore(request, route: engine.routes[request.model], profile: profile)
         let decision = try decide(engine, request, texts: texts, profile: profile, headerClass: headerClass, score: score)
         return makePlan(request, texts: texts, decision: decision, profile: profile, route: decision.route ?? request.model, chain: decision.targets)
