@@ -76,6 +76,17 @@ import Testing
         #expect(try parse(["HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n"]) == Outcome(status: 429, ends: [true]))
     }
 
+    @Test func framingFieldsAreReadInAnyCaseAndAsLists() throws {
+        // Field names and tokens are case-insensitive; values may be comma lists (RFC 9110 §5.3).
+        #expect(try parse(["HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: gzip, Chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"]) == Outcome(status: 200, body: "ab", ends: [true]))
+        #expect(try parse(["HTTP/1.1 200 OK\r\nContent-Length: 2 , 2\r\n\r\nab"]) == Outcome(status: 200, body: "ab", ends: [true]))
+        #expect(try parse(["HTTP/1.1 200 OK\r\nconnection: upgrade, CLOSE\r\ncontent-length: 0\r\n\r\n"]).ends == [false])
+        #expect(try parse(["HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\ncontent-length: 0\r\n\r\n"]).ends == [true])
+        #expect(try parse(["HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n"]).ends == [false])
+        // A coding other than chunked last: the body runs until the close.
+        #expect(try parse(["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\nraw"], eof: true) == Outcome(status: 200, body: "raw", ends: [false]))
+    }
+
     @Test func malformedAnswersAreRefused() {
         let bad = [
             "HTTP/2 200 OK\r\n\r\n",

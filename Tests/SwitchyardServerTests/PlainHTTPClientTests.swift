@@ -160,7 +160,7 @@ import Testing
         )
         let outcome = Task { try await post(client, server.url, deadlineMillis: 1000) }
         while server.counters.requests.load(ordering: .relaxed) == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
-        try await group.next().submit { usleep(1_500_000) }.get()
+        _ = try await group.next().submit { usleep(1_500_000) }.get()
         await #expect(throws: UpstreamReadTimeout.self) { _ = try await outcome.value }
         client.shutdown()
         try await group.shutdownGracefully()

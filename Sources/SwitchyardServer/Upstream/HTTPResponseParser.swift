@@ -72,12 +72,12 @@ struct HTTPResponseParser {
                     pending = input
                     return
                 }
-                let head = try Self.parseHead(input.readableBytesView.prefix(end))
+                let parsed = try input.withUnsafeReadableBytes { try Self.parseHead(UnsafeRawBufferPointer(rebasing: $0[..<end])) }
                 input.moveReaderIndex(forwardBy: end + 4)
                 // Interim answers (100 Continue, 103 Early Hints) precede the real one.
-                if (100..<200).contains(head.status.code) { continue }
-                try emit(.head(head))
-                try startBody(head, emit)
+                if (100..<200).contains(parsed.head.status.code) { continue }
+                try emit(.head(parsed.head))
+                try startBody(parsed, emit)
             case .fixed(let remaining):
                 let part = input.readSlice(length: min(remaining, input.readableBytes))!
                 try emit(.body(part))
@@ -133,9 +133,10 @@ struct HTTPResponseParser {
         }
     }
 
-    private mutating func startBody(_ head: HTTPResponseHead, _ emit: (Event) throws -> Void) throws {
-        keepAlive = head.isKeepAlive
-        let status = head.status.code
+    private mutating func startBody(_ parsed: ParsedHead, _ emit: (Event) throws -> Void) throws {
+        let framing = parsed.framing
+        keepAlive = parsed.head.version == .http1_1 ? !framing.connectionClose : framing.connectionKeepAlive && !framing.connectionClose
+        let status = parsed.head.status.code
         if isHeadRequest || status == 204 || status == 304 {
             state = .done
             try emit(.end(keepAlive: keepAlive))
@@ -143,9 +144,8 @@ struct HTTPResponseParser {
         }
         // RFC 9112 §6.3: a transfer coding wins over a length; a coding other than chunked
         // last means the body runs until the close.
-        let codings = head.headers[canonicalForm: "transfer-encoding"]
-        if let last = codings.last {
-            if last.lowercased() == "chunked" {
+        if framing.hasTransferCoding {
+            if framing.lastCodingIsChunked {
                 state = .chunkSize
             } else {
                 keepAlive = false
@@ -153,11 +153,8 @@ struct HTTPResponseParser {
             }
             return
         }
-        let lengths = head.headers[canonicalForm: "content-length"]
-        if let first = lengths.first {
-            guard let length = Int(first), length >= 0, lengths.allSatisfy({ $0 == first }) else {
-                throw Failure(description: "invalid content-length \(lengths.joined(separator: ","))")
-            }
+        if let problem = framing.invalidLength { throw Failure(description: "invalid content-length \(problem)") }
+        if let length = framing.contentLength {
             if length == 0 {
                 state = .done
                 try emit(.end(keepAlive: keepAlive))
@@ -232,12 +229,30 @@ struct HTTPResponseParser {
         return size
     }
 
-    /// `HTTP/1.1 200 OK` and the fields after it.
-    static func parseHead(_ bytes: ByteBufferView) throws -> HTTPResponseHead {
+    /// What the fields say about the body and the connection, noted while the head is parsed.
+    struct Framing {
+        var contentLength: Int?
+        /// The offending `content-length` values, when they are not one valid length.
+        var invalidLength: String?
+        var hasTransferCoding = false
+        var lastCodingIsChunked = false
+        var connectionClose = false
+        var connectionKeepAlive = false
+    }
+
+    struct ParsedHead {
+        var head: HTTPResponseHead
+        var framing: Framing
+    }
+
+    /// `HTTP/1.1 200 OK` and the fields after it (the head without its final empty line).
+    static func parseHead(_ bytes: UnsafeRawBufferPointer) throws -> ParsedHead {
         var lines = LineIterator(bytes: bytes)
         guard let statusLine = lines.next(), statusLine.count >= 12 else { throw Failure(description: "invalid status line") }
-        let s = Array(statusLine)
-        guard s.starts(with: Array("HTTP/1.".utf8)), s[7] == UInt8(ascii: "0") || s[7] == UInt8(ascii: "1"), s[8] == UInt8(ascii: " ") else {
+        let s = statusLine
+        let prefix: StaticString = "HTTP/1."
+        for i in 0..<7 where s[i] != prefix.utf8Start[i] { throw Failure(description: "invalid status line") }
+        guard s[7] == UInt8(ascii: "0") || s[7] == UInt8(ascii: "1"), s[8] == UInt8(ascii: " ") else {
             throw Failure(description: "invalid status line")
         }
         var code = 0
@@ -246,46 +261,111 @@ struct HTTPResponseParser {
             code = code * 10 + Int(byte - UInt8(ascii: "0"))
         }
         guard code >= 100, s.count == 12 || s[12] == UInt8(ascii: " ") else { throw Failure(description: "invalid status line") }
-        let reason = s.count > 13 ? String(decoding: s[13...], as: UTF8.self) : ""
+        let reason = s.count > 13 ? String(decoding: UnsafeRawBufferPointer(rebasing: s[13...]), as: UTF8.self) : ""
         var headers = HTTPHeaders()
+        var framing = Framing()
+        var lengths: [Substring] = []
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon != line.startIndex else {
                 throw Failure(description: "invalid header line")
             }
-            let name = line[line.startIndex..<colon]
+            let name = UnsafeRawBufferPointer(rebasing: line[line.startIndex..<colon])
             // No whitespace in or before a field name, and no obsolete line folding (RFC 9112 §5).
             guard !name.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) else {
                 throw Failure(description: "invalid header name")
             }
-            var value = line[line.index(after: colon)...]
-            while let first = value.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { value = value.dropFirst() }
-            while let last = value.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { value = value.dropLast() }
-            headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+            var start = colon + 1
+            var end = line.endIndex
+            while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
+            while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+            let value = UnsafeRawBufferPointer(rebasing: line[start..<end])
+            let valueString = String(decoding: value, as: UTF8.self)
+            if Self.equalsLowercase(name, "content-length") {
+                for part in valueString.split(separator: ",", omittingEmptySubsequences: false) { lengths.append(part) }
+            } else if Self.equalsLowercase(name, "transfer-encoding") {
+                for coding in Self.tokens(value) {
+                    framing.hasTransferCoding = true
+                    framing.lastCodingIsChunked = Self.equalsLowercase(coding, "chunked")
+                }
+            } else if Self.equalsLowercase(name, "connection") {
+                for token in Self.tokens(value) {
+                    if Self.equalsLowercase(token, "close") { framing.connectionClose = true }
+                    if Self.equalsLowercase(token, "keep-alive") { framing.connectionKeepAlive = true }
+                }
+            }
+            headers.add(name: String(decoding: name, as: UTF8.self), value: valueString)
+        }
+        if !lengths.isEmpty {
+            let trimmed = lengths.map { $0.trimmingOWS() }
+            if let length = Int(trimmed[0]), length >= 0, trimmed.allSatisfy({ $0 == trimmed[0] }) {
+                framing.contentLength = length
+            } else {
+                framing.invalidLength = trimmed.joined(separator: ",")
+            }
         }
         let version = s[7] == UInt8(ascii: "1") ? HTTPVersion.http1_1 : HTTPVersion.http1_0
-        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: headers)
+        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: headers)
+        return ParsedHead(head: head, framing: framing)
+    }
+
+    /// Whether `bytes` spell `lowercase` in any letter case (`lowercase` is ASCII lower case).
+    static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        for i in 0..<bytes.count {
+            var byte = bytes[i]
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
+            if byte != expected[i] { return false }
+        }
+        return true
+    }
+
+    /// The comma-separated elements of a field value, trimmed, empty ones skipped.
+    static func tokens(_ value: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
+        var out: [UnsafeRawBufferPointer] = []
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count && value[end] != UInt8(ascii: ",") { end += 1 }
+            var a = start
+            var b = end
+            while a < b, value[a] == UInt8(ascii: " ") || value[a] == UInt8(ascii: "\t") { a += 1 }
+            while b > a, value[b - 1] == UInt8(ascii: " ") || value[b - 1] == UInt8(ascii: "\t") { b -= 1 }
+            if b > a { out.append(UnsafeRawBufferPointer(rebasing: value[a..<b])) }
+            start = end + 1
+        }
+        return out
     }
 
     /// CRLF-separated lines of a head (its final empty line already cut off).
     private struct LineIterator {
-        let bytes: ByteBufferView
-        var position: ByteBufferView.Index
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
 
-        init(bytes: ByteBufferView) {
+        init(bytes: UnsafeRawBufferPointer) {
             self.bytes = bytes
-            position = bytes.startIndex
         }
 
-        mutating func next() -> ByteBufferView? {
-            guard position < bytes.endIndex else { return nil }
+        mutating func next() -> Slice<UnsafeRawBufferPointer>? {
+            guard position < bytes.count else { return nil }
             var end = position
-            while end < bytes.endIndex {
-                if bytes[end] == 13, bytes.index(after: end) < bytes.endIndex, bytes[bytes.index(after: end)] == 10 { break }
-                end = bytes.index(after: end)
+            while end < bytes.count {
+                if bytes[end] == 13, end + 1 < bytes.count, bytes[end + 1] == 10 { break }
+                end += 1
             }
             let line = bytes[position..<end]
-            position = end < bytes.endIndex ? bytes.index(end, offsetBy: 2) : end
+            position = end < bytes.count ? end + 2 : end
             return line
         }
+    }
+}
+
+private extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    func trimmingOWS() -> Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return s
     }
 }
