@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SwitchyardCore
+import SwitchyardPolicy
 
 @Suite struct ConfigLoaderTests {
     static let sample = """
@@ -50,6 +51,43 @@ import Testing
         let pool = try #require(config.model(named: "pool"))
         #expect(pool.deployments.map(\.id) == ["a", "pool#1"])
         #expect(pool.deployments[1].credential == .value("dev-key"))
+    }
+
+    @Test func decodedSectionsReadBooleansNumbersAndNullsInEveryYAMLSpelling() throws {
+        // The loader composes without Yams' regex resolver (plain scalars stay untyped);
+        // the sections read through `Decodable` must still see booleans, numbers and nulls.
+        let yaml = Self.sample + """
+
+            routing:
+              profiles:
+                - {name: p1, allow_redaction: yes, explicit_model_fallbacks: TRUE, redaction: when-needed}
+                - {name: p2, allow_redaction: Off, router_threshold: 0.75}
+              routes:
+                - {name: r1, log_text: on, threshold: 0.6, strong_model: frontier, weak_model: ~}
+                - {name: r2, log_text: false, reference_model: null}
+            """
+        let config = try ConfigLoader.parse(yaml: yaml, file: "s.yaml", environment: ["ANTHROPIC_API_KEY": "k"])
+        let p1 = try #require(config.routing.profiles.first { $0.name == "p1" })
+        #expect(p1.allowRedaction && p1.explicitModelFallbacks)
+        let p2 = try #require(config.routing.profiles.first { $0.name == "p2" })
+        #expect(!p2.allowRedaction)
+        #expect(p2.routerThreshold == 0.75)
+        let routes = Dictionary(uniqueKeysWithValues: config.routing.routes.map { ($0.name, $0) })
+        #expect(routes["r1"]?.logText == true)
+        #expect(routes["r1"]?.threshold == 0.6)
+        #expect(routes["r1"]?.weakModel == nil)
+        #expect(routes["r2"]?.logText == false)
+        #expect(routes["r2"]?.referenceModel == nil)
+        // A quoted word stays a string (here it names no model, and the error quotes it).
+        let quoted = Self.sample + "\nrouting:\n  routes:\n    - {name: r, strong_model: 'yes'}\n"
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: quoted, file: "s.yaml", environment: [:]) }
+        do {
+            _ = try ConfigLoader.parse(yaml: quoted, file: "s.yaml", environment: [:])
+        } catch {
+            #expect("\(error)".contains("names 'yes'"))
+        }
+        let bad = Self.sample + "\nrouting:\n  routes:\n    - {name: r, log_text: maybe}\n"
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: bad, file: "s.yaml", environment: [:]) }
     }
 
     @Test func unsetKeyVariableDisablesTheModelInsteadOfFailing() throws {
