@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Streaming time-to-first-byte with the whole request in one TCP segment.
 
-usage: ttfb_client.py PORT [--n 250] [--warmup 10] [--model fake-model-stream]
+usage: ttfb_client.py PORT [--n 250] [--warmup 10] [--model fake-model-stream] [--pause-ms 0]
 
 The shared harness's client (httpx) sends a request's head and body in two writes, a
 fraction of a millisecond apart. A proxy that relays bytes unparsed forwards the head at
@@ -10,7 +10,8 @@ read the body first (every gateway: the model is in the body) cannot. This clien
 head and body in one `sendall`, which takes that overlap out of the comparison.
 
 Sequential requests on one keep-alive connection; prints one JSON line with the median
-and p90 of the time to the first body byte (ms).
+and p90 of the time to the first body byte (ms). `--pause-ms` sleeps before each request,
+to see whether a request waits on work left over from the previous one.
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ def main():
     ap.add_argument("--n", type=int, default=250)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--model", default="fake-model-stream")
+    ap.add_argument("--pause-ms", type=float, default=0.0)
     a = ap.parse_args()
     body = json.dumps({"model": a.model, "stream": True, "max_tokens": 64,
                        "messages": [{"role": "user", "content": "Say hello."}]}).encode()
@@ -35,6 +37,8 @@ def main():
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     samples = []
     for i in range(a.warmup + a.n):
+        if a.pause_ms > 0:
+            time.sleep(a.pause_ms / 1000.0)
         t0 = time.perf_counter()
         sock.sendall(head + body)
         buf, first = b"", None
