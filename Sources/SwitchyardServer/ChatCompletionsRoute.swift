@@ -116,10 +116,11 @@ struct ChatCompletionsRoute: Sendable {
             }
         let upstreamSeconds = Double(DispatchTime.now().uptimeNanoseconds - upstreamStart) / 1e9
         var response = await respond(outcome, ctx: ctx, ticket: ticket, upstreamSeconds: upstreamSeconds, channel: context.channel)
-        response.headers[SwitchyardHeader.route] = asciiHeaderValue(plan.route)
-        response.headers[SwitchyardHeader.decision] = asciiHeaderValue(ctx.decision)
-        response.headers[Self.requestIDHeader] = ctx.id
-        if inbound == .anthropic { response.headers[Self.anthropicRequestIDHeader] = ctx.id }
+        // `respond` sets none of these: appended, not looked up first.
+        response.headers.append(HTTPField(name: SwitchyardHeader.route, value: asciiHeaderValue(plan.route)))
+        response.headers.append(HTTPField(name: SwitchyardHeader.decision, value: asciiHeaderValue(ctx.decision)))
+        response.headers.append(HTTPField(name: Self.requestIDHeader, value: ctx.id))
+        if inbound == .anthropic { response.headers.append(HTTPField(name: Self.anthropicRequestIDHeader, value: ctx.id)) }
         log(response, ctx)
         return response
     }
@@ -155,39 +156,58 @@ struct ChatCompletionsRoute: Sendable {
         let metrics = gateway.metrics
         switch outcome {
         case .complete(let model, let deployment, let body):
-            // Usage is read from the small object at the end of the body; the whole answer is
-            // parsed only when its text is logged or no usage was reported (to estimate it).
-            let usage = body.withUnsafeReadableBytes { raw -> Usage? in
-                guard let object = UsageScanner.usageObject(in: raw) else { return nil }
-                return (try? JSONParser.parse(Array(object))).flatMap(OpenAIAdapter.decodeUsage)
-            }
-            var text: String?
-            if ctx.logText || usage == nil {
-                let parsed = body.withUnsafeReadableBytes { try? JSONParser.parse(Array($0)) }
-                text = parsed?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
-            }
-            let estimate = ctx.request.map { request in
-                Usage(
-                    promptTokens: TokenEstimator.promptTokens(request),
-                    completionTokens: TokenEstimator.completionTokens(contentChunks: 0, textBytes: text?.utf8.count ?? 0)
+            let route = self
+            let requestedModel = ctx.request?.model ?? model
+            // The settlement: usage, pricing, metrics and the log row.
+            let settle: @Sendable () async -> Void = {
+                // Usage is read from the small object at the end of the body; the whole answer is
+                // parsed only when its text is logged or no usage was reported (to estimate it).
+                let usage = body.withUnsafeReadableBytes { raw -> Usage? in
+                    guard let object = UsageScanner.usageObject(in: raw) else { return nil }
+                    return (try? JSONParser.parse(Array(object))).flatMap(OpenAIAdapter.decodeUsage)
+                }
+                var text: String?
+                if ctx.logText || usage == nil {
+                    let parsed = body.withUnsafeReadableBytes { try? JSONParser.parse(Array($0)) }
+                    text = parsed?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
+                }
+                let estimate = ctx.request.map { request in
+                    Usage(
+                        promptTokens: TokenEstimator.promptTokens(request),
+                        completionTokens: TokenEstimator.completionTokens(contentChunks: 0, textBytes: text?.utf8.count ?? 0)
+                    )
+                }
+                metrics.upstream(seconds: upstreamSeconds)
+                await accountant.finish(
+                    ticket,
+                    route.outcome(
+                        ctx, model: model, deployment: deployment, status: 200, upstreamStatus: 200, usage: usage, estimate: estimate, served: true,
+                        error: nil, responseText: text
+                    )
                 )
+                metrics.requestEnded()
             }
-            metrics.upstream(seconds: upstreamSeconds)
             metrics.gatewayOverhead(seconds: elapsed(ctx) - upstreamSeconds)
-            await accountant.finish(
-                ticket,
-                self.outcome(ctx, model: model, deployment: deployment, status: 200, upstreamStatus: 200, usage: usage, estimate: estimate, served: true, error: nil, responseText: text)
-            )
-            metrics.requestEnded()
+            var response: Response
             if inbound == .anthropic {
                 do {
-                    let message = try AnthropicInboundResponse.message(fromOpenAI: Array(buffer: body), requestedModel: ctx.request?.model ?? model)
-                    return .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(message)), model: model, deployment: deployment)
+                    let message = try AnthropicInboundResponse.message(fromOpenAI: Array(buffer: body), requestedModel: requestedModel)
+                    response = .json(status: .ok, body: ByteBuffer(bytes: JSONWriter.bytes(message)), model: model, deployment: deployment)
                 } catch {
-                    return errorResponse(error, model: model, deployment: deployment)
+                    response = errorResponse(error, model: model, deployment: deployment)
                 }
+            } else {
+                response = .json(status: .ok, body: body, model: model, deployment: deployment)
             }
-            return .json(status: .ok, body: body, model: model, deployment: deployment)
+            // A key with a budget or a rate window is settled before its answer goes out, so
+            // its next request sees the spend. Otherwise the settlement runs once the answer
+            // is on the wire: the client reads it while the gateway does the bookkeeping.
+            if ticket.budgetPeriod != nil || ticket.window != nil {
+                await settle()
+                return response
+            }
+            response.body = Self.settlingAfterWrite(response.body, settle)
+            return response
         case .stream(let model, let deployment, let relay):
             metrics.upstream(seconds: upstreamSeconds)
             metrics.gatewayOverhead(seconds: elapsed(ctx) - upstreamSeconds)
@@ -305,6 +325,20 @@ struct ChatCompletionsRoute: Sendable {
         }
     }
 
+    /// The body, then `settle` once it is written (also when the write fails: the
+    /// upstream's answer is paid for either way).
+    private static func settlingAfterWrite(_ body: ResponseBody, _ settle: @escaping @Sendable () async -> Void) -> ResponseBody {
+        ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                await settle()
+                throw error
+            }
+            await settle()
+        }
+    }
+
     /// The connection's close tracker, read without a hop when on its event loop (the
     /// usual case: NIO runs the request's task).
     private static func closeTracker(of channel: any Channel) async -> InboundCloseTracker? {
@@ -373,12 +407,13 @@ struct ChatCompletionsRoute: Sendable {
 
     private func readBody(_ request: Request, collected: ByteBuffer?) async throws(GatewayError) -> ByteBuffer {
         let limit = gateway.config.server.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw .bodyTooLarge(limit: limit)
-        }
+        // The server hands over the body it collected, already held to the limit.
         if let collected {
             guard collected.readableBytes <= limit else { throw .bodyTooLarge(limit: limit) }
             return collected
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw .bodyTooLarge(limit: limit)
         }
         var buffer = ByteBuffer()
         do {

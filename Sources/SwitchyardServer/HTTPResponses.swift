@@ -19,9 +19,9 @@ extension Response {
     ) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(4 + extra.count)
-        headers[.contentType] = "application/json"
-        if let model { headers[SwitchyardHeader.model] = asciiHeaderValue(model) }
-        if let deployment { headers[SwitchyardHeader.deployment] = asciiHeaderValue(deployment) }
+        headers.append(HTTPField(name: .contentType, value: "application/json"))
+        if let model { headers.append(HTTPField(name: SwitchyardHeader.model, value: asciiHeaderValue(model))) }
+        if let deployment { headers.append(HTTPField(name: SwitchyardHeader.deployment, value: asciiHeaderValue(deployment))) }
         for (name, value) in extra {
             if let field = HTTPField.Name(name) { headers[field] = asciiHeaderValue(value) }
         }

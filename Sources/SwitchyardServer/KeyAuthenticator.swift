@@ -52,7 +52,7 @@ final class KeyAuthenticator: Sendable {
             }
             return try await virtualKey(parts)
         }
-        if let presented, let key = staticKey(presented) {
+        if let presented, !auth.keys.isEmpty, let key = staticKey(presented) {
             return Caller(keyID: "static:" + key.name, name: key.name, profile: key.profile)
         }
         if auth.devMode { return .anonymous }

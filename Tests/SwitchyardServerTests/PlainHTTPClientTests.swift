@@ -15,6 +15,8 @@ import Testing
         /// Answers as keep-alive, then closes the connection anyway.
         case answerThenClose(String)
         case silent
+        /// Answers a connection's first request, then never answers on it again.
+        case answerFirstThenSilent(String)
         /// Chunked body: these parts, `gapMillis` apart.
         case parts([String], gapMillis: Int64)
     }
@@ -24,6 +26,8 @@ import Testing
         typealias OutboundOut = HTTPServerResponsePart
         let behaviour: Behaviour
         let counters: CountersBox
+        /// Requests seen on this handler's connection.
+        private var seen = 0
         init(_ behaviour: Behaviour, counters: CountersBox) {
             self.behaviour = behaviour
             self.counters = counters
@@ -32,11 +36,14 @@ import Testing
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard case .end = unwrapInboundIn(data) else { return }
             counters.requests.add(1, ordering: .relaxed)
+            seen += 1
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             switch behaviour {
             case .silent:
                 return
-            case .answer(let text), .answerThenClose(let text):
+            case .answerFirstThenSilent where seen > 1:
+                return
+            case .answer(let text), .answerThenClose(let text), .answerFirstThenSilent(let text):
                 var head = HTTPResponseHead(version: .http1_1, status: .ok)
                 head.headers.add(name: "content-length", value: String(text.utf8.count))
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -145,6 +152,43 @@ import Testing
         let server = try await Server(.silent)
         let client = client(readMillis: 150)
         await #expect(throws: UpstreamReadTimeout.self) { _ = try await post(client, server.url) }
+        client.shutdown()
+        try await server.close()
+    }
+
+    // A connection keeps its timer from one exchange to the next (the pool reuses it at
+    // once). These two check that the kept timer never stands in for the next exchange's limits.
+    @Test func aReusedConnectionMeetsAnEarlierDeadlineOfTheNextExchange() async throws {
+        let server = try await Server(.answerFirstThenSilent("once"))
+        let client = client(readMillis: 3000)
+        let (status, body) = try await post(client, server.url)
+        #expect(status == 200)
+        #expect(body == "once")
+        // The first exchange left a timer 3 s out; this one's deadline is 300 ms.
+        let started = NIODeadline.now()
+        do {
+            _ = try await post(client, server.url, deadlineMillis: 300)
+            Issue.record("expected the deadline to end the unanswered exchange")
+        } catch let error as AttemptFailureError {
+            #expect(error.failure == .timeout(phase: .total))
+        }
+        #expect(NIODeadline.now() - started < .milliseconds(2500))
+        #expect(server.counters.connections.load(ordering: .relaxed) == 1)
+        client.shutdown()
+        try await server.close()
+    }
+
+    @Test func aTimerKeptFromTheLastExchangeDoesNotEndTheNextOneEarly() async throws {
+        let server = try await Server(.answerFirstThenSilent("once"))
+        let client = client(readMillis: 400)
+        _ = try await post(client, server.url)
+        // The kept timer fires 400 ms after the first request, about 250 ms into the second
+        // one, whose own read limit runs to 400 ms: it must be set again, not expire it.
+        try await Task.sleep(nanoseconds: 150_000_000)
+        let started = NIODeadline.now()
+        await #expect(throws: UpstreamReadTimeout.self) { _ = try await post(client, server.url) }
+        #expect(NIODeadline.now() - started >= .milliseconds(390))
+        #expect(server.counters.connections.load(ordering: .relaxed) == 1)
         client.shutdown()
         try await server.close()
     }

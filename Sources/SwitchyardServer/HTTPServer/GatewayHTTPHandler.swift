@@ -235,14 +235,23 @@ final class GatewayHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// NIO is the concurrency executor: the task runs on this channel's event loop.
+    /// NIO is the concurrency executor: the task runs on this channel's event loop. A
+    /// request alone on its loop starts inline, up to its first suspension (the upstream
+    /// call); otherwise it is queued behind the loop's other work.
     private static func spawn(
         _ request: Request, body: ByteBuffer, framing: HTTPResponseBytes.Framing, channel: any Channel, responder: GatewayHTTPResponder,
         finished: NIOLoopBound<GatewayHTTPHandler>
     ) {
-        Task {
+        let loop = finished.eventLoop
+        let work: @Sendable () async -> Void = {
             await serve(request, body: body, framing: framing, channel: channel, responder: responder)
-            finished.eventLoop.execute { finished.value.requestFinished() }
+            EventLoopGlobalExecutor.requestEnded(on: loop)
+            loop.execute { finished.value.requestFinished() }
+        }
+        if EventLoopGlobalExecutor.requestStarted(on: loop) {
+            Task.immediate { await work() }
+        } else {
+            Task { await work() }
         }
     }
 

@@ -189,8 +189,14 @@ final class PlainConnectionPool: Sendable {
     /// An idle connection on `loop`, or on any loop when the caller runs on none.
     func take(on loop: (any EventLoop)?) -> PlainConnection? {
         idle.withLock { idle in
-            let keys = loop.map { [ObjectIdentifier($0)] } ?? Array(idle.keys)
-            for key in keys {
+            if let loop {
+                let key = ObjectIdentifier(loop)
+                while let connection = idle[key]?.popLast() {
+                    if connection.channel.isActive { return connection }
+                }
+                return nil
+            }
+            for key in Array(idle.keys) {
                 while let connection = idle[key]?.popLast() {
                     if connection.channel.isActive { return connection }
                 }
@@ -465,7 +471,10 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     private var context: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+        self.context = nil
+    }
 
     func start(_ exchange: PlainExchange, headRequest: Bool, firstByte: TimeAmount, idle: TimeAmount, deadline: NIODeadline) {
         guard let context else {
@@ -483,19 +492,35 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
         gotBody = false
         lastRead = .now()
         self.deadline = deadline
-        arm(context.eventLoop, at: min(lastRead + min(firstByte, idle), deadline))
+        // A timer left from an earlier exchange that fires no later than this one's limit
+        // is kept: when it fires early, `check` sets it again for what is left.
+        let when = min(lastRead + min(firstByte, idle), deadline)
+        if timer == nil || timerAt > when {
+            timer?.cancel()
+            arm(context.eventLoop, at: when)
+        }
     }
 
-    /// The exchange's one timer: at the earlier of the read limit and the total deadline.
-    /// Reads do not move it; when it fires early it is set again for what is left.
+    /// The connection's one timer: at the earlier of the read limit and the total deadline
+    /// of the exchange in flight. Reads do not move it, and the end of an exchange does not
+    /// cancel it (a connection reused at once would schedule a new one per request); when
+    /// it fires early it is set again for what is left, and on an idle connection it lapses.
     private func arm(_ loop: any EventLoop, at when: NIODeadline) {
         timerAt = when
         timer = loop.scheduleTask(deadline: when) { [self] in check() }
     }
 
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+        timerAt = .distantFuture
+    }
+
     /// When both limits have passed by the time the timer runs (a busy or stalled event
     /// loop), the one reached first names the failure.
     private func check() {
+        timer = nil
+        timerAt = .distantFuture
         guard exchange != nil, let context else { return }
         let now = NIODeadline.now()
         let readLimit = lastRead + readTimeout
@@ -516,8 +541,6 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func finishExchange() {
-        timer?.cancel()
-        timer = nil
         exchange = nil
     }
 
@@ -545,7 +568,7 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
                 // needs moving if it was set for the (longer) first-byte limit.
                 gotBody = true
                 if timerAt > lastRead + idleTimeout {
-                    timer?.cancel()
+                    disarm()
                     arm(context.eventLoop, at: min(lastRead + idleTimeout, deadline))
                 }
             }
@@ -586,6 +609,7 @@ final class PlainResponseHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        defer { disarm() }
         // A body that runs until the close ends here.
         if let exchange, (try? parser.feedEOF { deliver($0, to: exchange, context: context) }) != nil, self.exchange == nil {
             context.fireChannelInactive()
