@@ -158,6 +158,7 @@ struct ChatCompletionsRoute: Sendable {
         case .complete(let model, let deployment, let body):
             let route = self
             let requestedModel = ctx.request?.model ?? model
+            let overhead = elapsed(ctx) - upstreamSeconds
             // The settlement: usage, pricing, metrics and the log row.
             let settle: @Sendable () async -> Void = {
                 // Usage is read from the small object at the end of the body; the whole answer is
@@ -178,6 +179,7 @@ struct ChatCompletionsRoute: Sendable {
                     )
                 }
                 metrics.upstream(seconds: upstreamSeconds)
+                metrics.gatewayOverhead(seconds: overhead)
                 await accountant.finish(
                     ticket,
                     route.outcome(
@@ -187,7 +189,6 @@ struct ChatCompletionsRoute: Sendable {
                 )
                 metrics.requestEnded()
             }
-            metrics.gatewayOverhead(seconds: elapsed(ctx) - upstreamSeconds)
             var response: Response
             if inbound == .anthropic {
                 do {

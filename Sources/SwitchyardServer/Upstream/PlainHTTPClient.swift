@@ -269,7 +269,7 @@ final class PlainConnection: Sendable {
         let handler = self.handler
         let channel = self.channel
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponseHead, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<HTTPResponseHead, any Error>) in
                 exchange.setHeadWaiter(continuation)
                 let write: @Sendable () -> Void = {
                     handler.start(exchange, headRequest: isHead, firstByte: firstByte, idle: idle, deadline: deadline)
@@ -286,10 +286,14 @@ final class PlainConnection: Sendable {
 /// One request's answer as it arrives: the head once, then body parts, then the end (or
 /// an error). The channel handler feeds it on the event loop; the task that sent the
 /// request reads it, from whatever thread it runs on.
+///
+/// A waiting reader's continuation is taken out of the state under its lock before it is
+/// resumed, so each is resumed exactly once; that is why unchecked continuations (no
+/// allocation per wait) are safe here.
 final class PlainExchange: @unchecked Sendable {
     private struct State {
-        var headWaiter: CheckedContinuation<HTTPResponseHead, any Error>?
-        var bodyWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+        var headWaiter: UnsafeContinuation<HTTPResponseHead, any Error>?
+        var bodyWaiter: UnsafeContinuation<ByteBuffer?, any Error>?
         var parts: [ByteBuffer] = []
         var partIndex = 0
         var bufferedBytes = 0
@@ -316,7 +320,7 @@ final class PlainExchange: @unchecked Sendable {
         if !done { connection.channel.close(promise: nil) }
     }
 
-    func setHeadWaiter(_ continuation: CheckedContinuation<HTTPResponseHead, any Error>) {
+    func setHeadWaiter(_ continuation: UnsafeContinuation<HTTPResponseHead, any Error>) {
         let failure: (any Error)? = state.withLock { s in
             if let failure = s.failure { return failure }
             if s.cancelled { return CancellationError() }
@@ -329,7 +333,7 @@ final class PlainExchange: @unchecked Sendable {
     // MARK: fed by the channel handler, on the event loop
 
     func receiveHead(_ head: HTTPResponseHead) {
-        let waiter = state.withLock { s -> CheckedContinuation<HTTPResponseHead, any Error>? in
+        let waiter = state.withLock { s -> UnsafeContinuation<HTTPResponseHead, any Error>? in
             s.gotHead = true
             defer { s.headWaiter = nil }
             return s.headWaiter
@@ -339,7 +343,7 @@ final class PlainExchange: @unchecked Sendable {
 
     /// Returns false when the reader is this far behind that reading should pause.
     func receive(_ part: ByteBuffer) -> Bool {
-        let (waiter, belowHighWater) = state.withLock { s -> (CheckedContinuation<ByteBuffer?, any Error>?, Bool) in
+        let (waiter, belowHighWater) = state.withLock { s -> (UnsafeContinuation<ByteBuffer?, any Error>?, Bool) in
             if let waiter = s.bodyWaiter {
                 s.bodyWaiter = nil
                 return (waiter, true)
@@ -355,7 +359,7 @@ final class PlainExchange: @unchecked Sendable {
     func receiveEnd(keepAlive: Bool) {
         // Back in the pool before the reader can see the end, so its next request finds it.
         if keepAlive { pool.give(connection) } else { connection.channel.close(promise: nil) }
-        let waiter = state.withLock { s -> CheckedContinuation<ByteBuffer?, any Error>? in
+        let waiter = state.withLock { s -> UnsafeContinuation<ByteBuffer?, any Error>? in
             s.ended = true
             defer { s.bodyWaiter = nil }
             return s.bodyWaiter
@@ -364,7 +368,7 @@ final class PlainExchange: @unchecked Sendable {
     }
 
     func fail(_ error: any Error) {
-        let (head, body) = state.withLock { s -> (CheckedContinuation<HTTPResponseHead, any Error>?, CheckedContinuation<ByteBuffer?, any Error>?) in
+        let (head, body) = state.withLock { s -> (UnsafeContinuation<HTTPResponseHead, any Error>?, UnsafeContinuation<ByteBuffer?, any Error>?) in
             guard !s.ended, s.failure == nil else { return (nil, nil) }
             s.failure = error
             defer { s.headWaiter = nil; s.bodyWaiter = nil }
@@ -401,7 +405,7 @@ final class PlainExchange: @unchecked Sendable {
         }
         connection.handler.resumeReadingIfPaused(connection.channel)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ByteBuffer?, any Error>) in
                 let ready: Result<ByteBuffer?, any Error>? = state.withLock { s in
                     if s.partIndex < s.parts.count {
                         let part = s.parts[s.partIndex]
