@@ -210,15 +210,14 @@ struct ChatCompletionsRoute: Sendable {
             response.body = Self.settlingAfterWrite(response.body, settle)
             return response
         case .stream(let model, let deployment, let relay):
-            metrics.upstream(seconds: upstreamSeconds)
-            metrics.gatewayOverhead(seconds: elapsed(ctx) - upstreamSeconds)
             let ttft = elapsed(ctx)
             relay.onGap = { gap in metrics.interTokenGap(seconds: gap) }
             var headers = HTTPFields()
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            headers[SwitchyardHeader.model] = asciiHeaderValue(model)
-            headers[SwitchyardHeader.deployment] = asciiHeaderValue(deployment)
+            headers.reserveCapacity(8)
+            headers.append(HTTPField(name: .contentType, value: "text/event-stream"))
+            headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
+            headers.append(HTTPField(name: SwitchyardHeader.model, value: asciiHeaderValue(model)))
+            headers.append(HTTPField(name: SwitchyardHeader.deployment, value: asciiHeaderValue(deployment)))
             let route = self
             let translatorSeed: AnthropicInboundStream? =
                 inbound == .anthropic
@@ -236,6 +235,9 @@ struct ChatCompletionsRoute: Sendable {
                     if let first = await relay.next() {
                         do { try await Self.emit(first, to: &writer, translating: &anthropic) } catch { failure = error }
                     }
+                    // Recorded once the first bytes are out, not in front of them.
+                    metrics.upstream(seconds: upstreamSeconds)
+                    metrics.gatewayOverhead(seconds: ttft - upstreamSeconds)
                     // A client that goes away must cancel the upstream read mid-wait, also
                     // while the upstream is silent: the connection's close tracker does it the
                     // moment the client closes its side. A write to a closed client fails and

@@ -18,7 +18,8 @@ extension Response {
         status: HTTPResponse.Status, body: ByteBuffer, model: String?, deployment: String?, extra: [(String, String)] = []
     ) -> Response {
         var headers = HTTPFields()
-        headers.reserveCapacity(4 + extra.count)
+        // Room for the route, decision and request id the chat routes add.
+        headers.reserveCapacity(7 + extra.count)
         headers.append(HTTPField(name: .contentType, value: "application/json"))
         if let model { headers.append(HTTPField(name: SwitchyardHeader.model, value: asciiHeaderValue(model))) }
         if let deployment { headers.append(HTTPField(name: SwitchyardHeader.deployment, value: asciiHeaderValue(deployment))) }
